@@ -1,0 +1,621 @@
+/**
+ * The build interpreter: the only module that starts processes.
+ *
+ * `probeInterpreter()` asks a Python once for its version and bytecode magic;
+ * `CompilerPool` keeps N workers (src/python/worker.py) alive for a run and
+ * feeds them batches of raw source bytes over their stdin/stdout pipes. The
+ * framing both ways is `4-byte big-endian header length | JSON header | payload`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { PackError } from './errors.js';
+import type { PackInvalidation } from './types.js';
+
+/** What `probeInterpreter()` learnt about a build interpreter. */
+export interface InterpreterInfo {
+  /** The executable as given (a name on PATH or a path). */
+  executable: string;
+  /** `sys.executable` as the interpreter reports it. */
+  resolved: string;
+  /** e.g. `3.11.7` */
+  version: string;
+  versionInfo: [number, number, number];
+  /** Bytecode magic number, e.g. 3495 for 3.11 (`importlib.util.MAGIC_NUMBER`, little-endian u16). */
+  magic: number;
+  /** The 4 magic bytes in hex, e.g. `a70d0d0a`. */
+  magicHex: string;
+  /** `sys.implementation.name` (always `cpython` once probed). */
+  implementation: string;
+  /** e.g. `cpython-311` */
+  cacheTag: string;
+  /**
+   * sha256 of the worker scripts (worker.py, imports.py). The pyc bytes and
+   * the import lists depend on them, so the cache key includes it.
+   */
+  workerDigest: string;
+  /** Working directory the workers run in. */
+  cwd?: string;
+}
+
+export interface CompileItem {
+  /** Path relative to the stdlib root; only used in messages. */
+  path: string;
+  /** Raw source bytes (coding cookies and BOMs are honoured by the compiler). */
+  source: Uint8Array;
+  /** File name embedded in the code objects, e.g. `/usr/local/lib/python311.zip/json/decoder.py`. */
+  filename: string;
+}
+
+export interface CompileSettings {
+  optimize: 0 | 1 | 2;
+  invalidation: PackInvalidation;
+  /** Seconds since the epoch written into timestamp pycs. @default 0 */
+  mtime?: number;
+}
+
+export interface CompileError {
+  /** 1-based line, when the compiler knows it. */
+  line: number | null;
+  /** 1-based column, when known. */
+  offset?: number | null;
+  message: string;
+  /** Python exception class, e.g. `SyntaxError`, `ValueError`. */
+  kind?: string;
+}
+
+export type CompileOutcome =
+  | { ok: true; pyc: Uint8Array; imports: unknown[] }
+  | { ok: false; error: CompileError; imports: unknown[] };
+
+export interface CompilerPoolOptions {
+  /** Number of worker processes. @default os.availableParallelism() */
+  jobs?: number;
+  /** Start the workers on the first `compile()` instead of now (a fully cached run never starts them). @default false */
+  lazy?: boolean;
+}
+
+const MIN_VERSION: [number, number] = [3, 8];
+const PROBE_TIMEOUT_MS = 30_000;
+const STDERR_LIMIT = 16 * 1024;
+
+/** Where worker.py lives: next to this module, in src/python/ or dist/python/. */
+export const workerScript = fileURLToPath(new URL('./python/worker.py', import.meta.url));
+
+/**
+ * Final bytecode magic number of each CPython release, from the table in
+ * CPython's Lib/importlib/_bootstrap_external.py (3.12 and earlier) and
+ * Include/internal/pycore_magic_number.h (3.13+). Since 3.11 release 3.n starts
+ * at 2900 + 50n; the ranges below map pre-release numbers too.
+ */
+const MAGIC_RANGES: Array<{ version: string; first: number; last: number; final: number }> = [
+  { version: '3.8', first: 3400, last: 3419, final: 3413 },
+  { version: '3.9', first: 3420, last: 3429, final: 3425 },
+  { version: '3.10', first: 3430, last: 3449, final: 3439 },
+  { version: '3.11', first: 3450, last: 3499, final: 3495 },
+  { version: '3.12', first: 3500, last: 3549, final: 3531 },
+  { version: '3.13', first: 3550, last: 3599, final: 3571 },
+  { version: '3.14', first: 3600, last: 3649, final: 3627 },
+];
+
+/** The Python minor version a magic number belongs to, e.g. 3439 → `3.10`. */
+export function pythonVersionForMagic(magic: number): string | undefined {
+  return MAGIC_RANGES.find((r) => magic >= r.first && magic <= r.last)?.version;
+}
+
+/**
+ * Reads the bytecode magic number from the source of a stdlib's
+ * `importlib/_bootstrap_external.py`, which states it as
+ * `MAGIC_NUMBER = (3495).to_bytes(2, 'little') + b'\r\n'` up to 3.13.
+ * Returns undefined when the file does not state it (3.14 moved the number to
+ * Include/internal/pycore_magic_number.h and reads it from `_imp`).
+ */
+export function readMagicFromLib(source: string): number | undefined {
+  const match = /^MAGIC_NUMBER\s*=\s*\(\s*(\d+)\s*\)\s*\.to_bytes\(\s*2\s*,\s*['"]little['"]\s*\)/m.exec(source);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Throws ERR_PYTHON_VERSION when the build interpreter's pycs would not load in
+ * the stdlib's Python (their magic numbers differ). `libMagic` undefined = unknown: no check.
+ */
+export function checkMagic(info: InterpreterInfo, libMagic: number | undefined, libPath: string): void {
+  if (libMagic === undefined || libMagic === info.magic) return;
+  const libVersion = pythonVersionForMagic(libMagic);
+  const wanted = libVersion ? `Python ${libVersion}` : 'an unknown Python version';
+  throw new PackError(
+    'ERR_PYTHON_VERSION',
+    `${info.executable} (${info.version}, magic ${info.magic}) cannot compile for Lib/ at ${libPath} ` +
+      `(magic ${libMagic} = ${wanted}); its .pyc files would not load.`,
+    libVersion ? `pass --build-python <path to python${libVersion}>` : 'pass --build-python <a CPython of the stdlib\'s version>',
+  );
+}
+
+/** sha256 over the worker scripts; changes when worker.py or imports.py change. */
+function workerDigest(): string {
+  const hash = createHash('sha256');
+  for (const name of ['worker.py', 'imports.py']) {
+    const file = fileURLToPath(new URL(`./python/${name}`, import.meta.url));
+    hash.update(name + '\0');
+    if (existsSync(file)) hash.update(readFileSync(file));
+    hash.update('\0');
+  }
+  return hash.digest('hex');
+}
+
+// --- one worker process ----------------------------------------------------
+
+interface Frame {
+  header: any;
+  payload: Buffer;
+}
+
+function encodeFrame(header: unknown, payload?: Uint8Array[]): Buffer[] {
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(json.length, 0);
+  return [head, json, ...(payload ?? []).map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))];
+}
+
+/** Payload size of a response: compile answers carry their pycs. */
+function payloadSize(header: any): number {
+  if (!Array.isArray(header?.results)) return 0;
+  let total = 0;
+  for (const r of header.results) total += Number(r.pyc_size) || 0;
+  return total;
+}
+
+class Worker {
+  readonly child: ChildProcess;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private pending: Array<{ resolve: (frame: Frame) => void; reject: (error: Error) => void }> = [];
+  private stderr = '';
+  private failure: PackError | undefined;
+  readonly exited: Promise<void>;
+  inFlight = 0;
+
+  constructor(private readonly executable: string, cwd: string | undefined) {
+    this.child = spawn(executable, ['-E', '-s', '-S', workerScript], {
+      cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
+    this.child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.child.stderr!.on('data', (chunk: Buffer) => {
+      if (this.stderr.length < STDERR_LIMIT) this.stderr += chunk.toString('utf8');
+    });
+    // EPIPE when the worker died: the exit handler reports it.
+    this.child.stdin!.on('error', () => {});
+    this.exited = new Promise((resolve) => {
+      this.child.on('error', (error: NodeJS.ErrnoException) => {
+        this.fail(this.startError(error));
+        resolve();
+      });
+      this.child.on('close', (code, signal) => {
+        {
+          const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+          const stderr = this.stderr.trim();
+          this.fail(
+            new PackError(
+              'ERR_PYTHON_WORKER',
+              `Build interpreter worker (${this.executable}) ${how}${stderr ? `:\n${stderr}` : '.'}`,
+              'this is a bug in pywasm-assets or the interpreter; run again with --jobs 1 to narrow it down',
+            ),
+          );
+        }
+        resolve();
+      });
+    });
+  }
+
+  get stderrText(): string {
+    return this.stderr;
+  }
+
+  private startError(error: NodeJS.ErrnoException): PackError {
+    const message =
+      error.code === 'ENOENT'
+        ? `Build interpreter "${this.executable}" was not found.`
+        : `Build interpreter "${this.executable}" could not be started (${error.code ?? error.message}).`;
+    return new PackError('ERR_PYTHON_NOT_FOUND', message, 'pass --build-python <path to python3.11>', { cause: error });
+  }
+
+  /** The first failure sticks (a spawn error is followed by 'close'); pending requests get it. */
+  private fail(error: PackError): void {
+    this.failure ??= error;
+    const pending = this.pending;
+    this.pending = [];
+    for (const p of pending) p.reject(this.failure);
+  }
+
+  get failed(): PackError | undefined {
+    return this.failure;
+  }
+
+  request(header: unknown, payload?: Uint8Array[]): Promise<Frame> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<Frame>((resolve, reject) => {
+      this.pending.push({ resolve, reject });
+      for (const part of encodeFrame(header, payload)) this.child.stdin!.write(part);
+    });
+  }
+
+  private take(size: number): Buffer {
+    const first = this.chunks[0];
+    if (first.length >= size) {
+      const out = first.subarray(0, size);
+      if (first.length === size) this.chunks.shift();
+      else this.chunks[0] = first.subarray(size);
+      this.buffered -= size;
+      return out;
+    }
+    const out = Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const chunk = this.chunks[0];
+      const n = Math.min(chunk.length, size - filled);
+      chunk.copy(out, filled, 0, n);
+      filled += n;
+      if (n === chunk.length) this.chunks.shift();
+      else this.chunks[0] = chunk.subarray(n);
+    }
+    this.buffered -= size;
+    return out;
+  }
+
+  private peekUInt32(): number {
+    const head = this.chunks[0].length >= 4 ? this.chunks[0] : Buffer.concat(this.chunks, 4);
+    return head.readUInt32BE(0);
+  }
+
+  private header: any = undefined;
+  private headerDone = false;
+
+  private onData(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    for (;;) {
+      if (!this.headerDone) {
+        if (this.buffered < 4) return;
+        const size = this.peekUInt32();
+        if (this.buffered < 4 + size) return;
+        this.take(4);
+        const text = this.take(size).toString('utf8');
+        try {
+          this.header = JSON.parse(text);
+        } catch {
+          this.fail(
+            new PackError('ERR_PYTHON_WORKER', `Build interpreter worker (${this.executable}) sent a malformed answer.`),
+          );
+          this.child.kill();
+          return;
+        }
+        this.headerDone = true;
+      }
+      const size = payloadSize(this.header);
+      if (this.buffered < size) return;
+      const payload = size > 0 ? this.take(size) : Buffer.alloc(0);
+      const header = this.header;
+      this.header = undefined;
+      this.headerDone = false;
+      const waiter = this.pending.shift();
+      waiter?.resolve({ header, payload });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.child.stdin!.end();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+function parseInfo(executable: string, header: any, cwd: string | undefined): InterpreterInfo {
+  const vi = header?.version_info;
+  if (!Array.isArray(vi) || typeof header.magic !== 'number') {
+    throw new PackError(
+      'ERR_PYTHON_VERSION',
+      `Build interpreter "${executable}" did not answer like a CPython ${MIN_VERSION.join('.')}+ interpreter.`,
+      'pass --build-python <path to python3.11>',
+    );
+  }
+  return {
+    executable,
+    resolved: String(header.executable ?? executable),
+    version: String(header.version),
+    versionInfo: [vi[0], vi[1], vi[2]],
+    magic: header.magic,
+    magicHex: String(header.magic_hex),
+    implementation: String(header.implementation),
+    cacheTag: String(header.cache_tag),
+    workerDigest: workerDigest(),
+    cwd,
+  };
+}
+
+/**
+ * Starts `executable` once and asks for its version and magic number.
+ * Throws ERR_PYTHON_NOT_FOUND when it cannot be started, ERR_PYTHON_VERSION when
+ * it is not CPython 3.8 or later.
+ */
+export async function probeInterpreter(executable: string, options: { cwd?: string } = {}): Promise<InterpreterInfo> {
+  const worker = new Worker(executable, options.cwd);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new PackError(
+          'ERR_PYTHON_VERSION',
+          `Build interpreter "${executable}" did not answer within ${PROBE_TIMEOUT_MS / 1000} s.`,
+          'pass --build-python <path to python3.11>',
+        ),
+      );
+      worker.child.kill('SIGKILL');
+    }, PROBE_TIMEOUT_MS);
+  });
+  let frame: Frame;
+  try {
+    frame = await Promise.race([worker.request({ op: 'info' }), timeout]);
+  } catch (error) {
+    await worker.exited;
+    if (error instanceof PackError && error.code === 'ERR_PYTHON_WORKER') {
+      // It started but died before answering: python2, too old, not Python at all.
+      const stderr = worker.stderrText.trim().split('\n').slice(-3).join('\n');
+      throw new PackError(
+        'ERR_PYTHON_VERSION',
+        `Build interpreter "${executable}" is not a usable CPython ${MIN_VERSION.join('.')}+${stderr ? `:\n${stderr}` : '.'}`,
+        'pass --build-python <path to python3.11>',
+        { cause: error },
+      );
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  await worker.close();
+  const info = parseInfo(executable, frame.header, options.cwd);
+  if (info.implementation !== 'cpython') {
+    throw new PackError(
+      'ERR_PYTHON_VERSION',
+      `Build interpreter "${executable}" is ${info.implementation} ${info.version}; pywasm-assets needs CPython (its pycs are what CPython for WebAssembly loads).`,
+      'pass --build-python <path to python3.11>',
+    );
+  }
+  const [major, minor] = info.versionInfo;
+  if (major !== MIN_VERSION[0] || minor < MIN_VERSION[1]) {
+    throw new PackError(
+      'ERR_PYTHON_VERSION',
+      `Build interpreter "${executable}" is Python ${info.version}; pywasm-assets needs CPython ${MIN_VERSION.join('.')} or later.`,
+      'pass --build-python <path to python3.11>',
+    );
+  }
+  return info;
+}
+
+// --- the pool --------------------------------------------------------------
+
+interface Batch {
+  indices: number[];
+  bytes: number;
+}
+
+interface Task {
+  batch: Batch;
+  items: CompileItem[];
+  settings: CompileSettings;
+  done: (worker: Worker, frame: Frame) => void;
+  failed: (error: Error) => void;
+}
+
+/** Batches that keep every worker busy to the end: largest sources first, ~16 batches per worker. */
+function makeBatches(items: CompileItem[], jobs: number): Batch[] {
+  const total = items.reduce((sum, item) => sum + item.source.byteLength, 0);
+  const limit = Math.min(512 * 1024, Math.max(16 * 1024, Math.ceil(total / (jobs * 16))));
+  const order = items.map((_, i) => i).sort((a, b) => items[b].source.byteLength - items[a].source.byteLength || a - b);
+  const batches: Batch[] = [];
+  let current: Batch = { indices: [], bytes: 0 };
+  for (const i of order) {
+    const size = items[i].source.byteLength;
+    if (current.indices.length > 0 && (current.bytes + size > limit || current.indices.length >= 64)) {
+      batches.push(current);
+      current = { indices: [], bytes: 0 };
+    }
+    current.indices.push(i);
+    current.bytes += size;
+  }
+  if (current.indices.length > 0) batches.push(current);
+  return batches;
+}
+
+function checkSettings(settings: CompileSettings): void {
+  if (![0, 1, 2].includes(settings.optimize)) {
+    throw new PackError('ERR_OPTION', `optimize must be 0, 1 or 2, got ${JSON.stringify(settings.optimize)}.`);
+  }
+  if (!['unchecked-hash', 'checked-hash', 'timestamp'].includes(settings.invalidation)) {
+    throw new PackError('ERR_OPTION', `invalidation must be unchecked-hash, checked-hash or timestamp, got ${JSON.stringify(settings.invalidation)}.`);
+  }
+  const mtime = settings.mtime ?? 0;
+  if (!Number.isInteger(mtime) || mtime < 0) {
+    throw new PackError('ERR_OPTION', `mtime must be a non-negative integer (seconds), got ${JSON.stringify(settings.mtime)}.`);
+  }
+}
+
+/**
+ * Long-lived build-interpreter workers fed in batches over pipes.
+ *
+ * ```ts
+ * const pool = await CompilerPool.start(await probeInterpreter('python3'), { jobs: 2 });
+ * try { outcomes = await pool.compile(items, { optimize: 0, invalidation: 'unchecked-hash' }); }
+ * finally { await pool.close(); }
+ * ```
+ */
+export class CompilerPool {
+  readonly jobs: number;
+  private workers: Worker[] = [];
+  private queue: Task[] = [];
+  private closed = false;
+
+  private constructor(readonly info: InterpreterInfo, jobs: number) {
+    this.jobs = jobs;
+  }
+
+  static async start(info: InterpreterInfo, options: CompilerPoolOptions = {}): Promise<CompilerPool> {
+    const jobs = options.jobs ?? availableParallelism();
+    if (!Number.isInteger(jobs) || jobs < 1) {
+      throw new PackError('ERR_OPTION', `jobs must be a positive integer, got ${JSON.stringify(options.jobs)}.`);
+    }
+    const pool = new CompilerPool(info, jobs);
+    if (!options.lazy) await pool.spawn();
+    return pool;
+  }
+
+  /** Number of live worker processes (0 for a lazy pool that has compiled nothing). */
+  get size(): number {
+    return this.workers.length;
+  }
+
+  private async spawn(): Promise<void> {
+    if (this.workers.length > 0) return;
+    this.workers = Array.from({ length: this.jobs }, () => new Worker(this.info.executable, this.info.cwd));
+    // Wait until each answers, so a broken interpreter fails here, not mid-run.
+    await Promise.all(
+      this.workers.map(async (w) => {
+        const frame = await w.request({ op: 'info' });
+        if (frame.header.magic !== this.info.magic) {
+          throw new PackError(
+            'ERR_PYTHON_WORKER',
+            `Build interpreter worker (${this.info.executable}) reports magic ${frame.header.magic}, expected ${this.info.magic}.`,
+          );
+        }
+      }),
+    );
+  }
+
+  /**
+   * Compiles `items` (results in the same order). Per-file failures are
+   * outcomes with `ok: false`; a worker crash rejects with ERR_PYTHON_WORKER.
+   * `onResult` sees each outcome as soon as its batch is back (compile.ts
+   * compresses there, overlapping with the workers).
+   */
+  async compile(
+    items: CompileItem[],
+    settings: CompileSettings,
+    onProgress?: (done: number, total: number) => void,
+    onResult?: (index: number, outcome: CompileOutcome) => void,
+  ): Promise<CompileOutcome[]> {
+    if (this.closed) throw new PackError('ERR_PYTHON_WORKER', 'The compiler pool is closed.');
+    checkSettings(settings);
+    const outcomes: CompileOutcome[] = new Array(items.length);
+    if (items.length === 0) return outcomes;
+    await this.spawn();
+    const batches = makeBatches(items, this.jobs);
+    let done = 0;
+    await new Promise<void>((resolve, reject) => {
+      let remaining = batches.length;
+      let failed = false;
+      for (const batch of batches) {
+        this.queue.push({
+          batch,
+          items,
+          settings,
+          done: (_worker, frame) => {
+            if (failed) return;
+            try {
+              this.unpack(batch, items, frame, outcomes, onResult);
+            } catch (error) {
+              failed = true;
+              reject(error);
+              return;
+            }
+            done += batch.indices.length;
+            onProgress?.(done, items.length);
+            if (--remaining === 0) resolve();
+          },
+          failed: (error) => {
+            if (failed) return;
+            failed = true;
+            // Drop this call's queued batches; other calls keep theirs.
+            this.queue = this.queue.filter((t) => t.items !== items);
+            reject(error);
+          },
+        });
+      }
+      this.pump();
+    });
+    return outcomes;
+  }
+
+  private unpack(batch: Batch, items: CompileItem[], frame: Frame, outcomes: CompileOutcome[], onResult?: (index: number, outcome: CompileOutcome) => void): void {
+    const results = frame.header.results;
+    if (!Array.isArray(results) || results.length !== batch.indices.length) {
+      throw new PackError('ERR_PYTHON_WORKER', `Build interpreter worker (${this.info.executable}) answered ${results?.length} results for ${batch.indices.length} files.`);
+    }
+    let offset = 0;
+    batch.indices.forEach((index, k) => {
+      const r = results[k];
+      const imports: unknown[] = Array.isArray(r.imports) ? r.imports : [];
+      let outcome: CompileOutcome;
+      if (r.ok) {
+        const pyc = new Uint8Array(frame.payload.buffer, frame.payload.byteOffset + offset, r.pyc_size);
+        offset += r.pyc_size;
+        outcome = { ok: true, pyc, imports };
+      } else {
+        const e = r.error ?? {};
+        outcome = {
+          ok: false,
+          error: { line: e.line ?? null, offset: e.offset ?? null, message: String(e.message ?? 'compile failed'), kind: e.kind },
+          imports,
+        };
+      }
+      outcomes[index] = outcome;
+      onResult?.(index, outcome);
+    });
+  }
+
+  /** Gives queued batches to workers; two in flight each so a worker never waits for a round trip. */
+  private pump(): void {
+    for (const worker of this.workers) {
+      if (worker.failed) continue;
+      while (worker.inFlight < 2 && this.queue.length > 0) {
+        const task = this.queue.shift()!;
+        worker.inFlight++;
+        const { batch, items, settings } = task;
+        const header = {
+          op: 'compile',
+          id: 0,
+          optimize: settings.optimize,
+          invalidation: settings.invalidation,
+          mtime: settings.mtime ?? 0,
+          items: batch.indices.map((i) => ({ filename: items[i].filename, size: items[i].source.byteLength })),
+        };
+        worker.request(header, batch.indices.map((i) => items[i].source)).then(
+          (frame) => {
+            worker.inFlight--;
+            task.done(worker, frame);
+            this.pump();
+          },
+          (error) => {
+            worker.inFlight--;
+            task.failed(error);
+          },
+        );
+      }
+    }
+    if (this.queue.length > 0 && this.workers.every((w) => w.failed)) {
+      const error = this.workers[0].failed!;
+      for (const task of this.queue.splice(0)) task.failed(error);
+    }
+  }
+
+  /** Ends the workers (closes their stdin, waits for them to exit). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const workers = this.workers;
+    this.workers = [];
+    await Promise.all(workers.map((w) => w.close()));
+  }
+}
