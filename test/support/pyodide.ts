@@ -1,0 +1,161 @@
+/**
+ * Runtime proof harness: loads a stdlib zip into Pyodide 0.25.1 (CPython 3.11.3
+ * on Emscripten, running in Node) and imports modules inside WASM.
+ *
+ * Pyodide mounts the zip given as `stdLibURL` at /lib/python311.zip and puts it
+ * on sys.path; its bootstrap imports `_pyodide`, `pyodide` and the Emscripten
+ * sysconfigdata from there, so a bundle must carry them (pack `add`).
+ * Loading costs about 2 s on a 2-core machine: load once per test file.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { unzipSync } from 'fflate';
+import { loadPyodide, type PyodideInterface } from 'pyodide';
+
+const require = createRequire(import.meta.url);
+/** Directory of the installed `pyodide` package (holds pyodide.asm.wasm, python_stdlib.zip). */
+export const pyodideDir = dirname(require.resolve('pyodide/package.json'));
+/** Pyodide's own stdlib zip: validates the harness and is the source of `_pyodide/`, `pyodide/`. */
+export const pyodideStdlibZip = join(pyodideDir, 'python_stdlib.zip');
+/** Where Pyodide mounts the zip passed as `stdLibURL` (and where its co_filenames must point). */
+export const MOUNTED_ZIP = '/lib/python311.zip';
+
+export interface Bundle {
+  py: PyodideInterface;
+  /** Milliseconds `loadPyodide` took. */
+  loadMs: number;
+  /** Everything Python wrote to stdout / stderr since the last `drain()`. */
+  drain(): { stdout: string; stderr: string };
+}
+
+export interface LoadOptions {
+  /** Interpreter command line, e.g. ['-S'] to skip `site`. */
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+/** Loads Pyodide with `zipPath` as its stdlib. Output is captured, not printed. */
+export async function loadBundle(zipPath: string, options: LoadOptions = {}): Promise<Bundle> {
+  let stdout = '';
+  let stderr = '';
+  const started = performance.now();
+  const py = await loadPyodide({
+    indexURL: pyodideDir + '/',
+    stdLibURL: zipPath,
+    // loadPyodide merges with Object.assign: an explicit `undefined` would erase its defaults.
+    ...(options.args ? { args: options.args } : {}),
+    ...(options.env ? { env: { ...options.env } } : {}),
+    stdout: (line) => void (stdout += line + '\n'),
+    stderr: (line) => void (stderr += line + '\n'),
+  });
+  const loadMs = performance.now() - started;
+  return {
+    py,
+    loadMs,
+    drain() {
+      const out = { stdout, stderr };
+      stdout = stderr = '';
+      return out;
+    },
+  };
+}
+
+/**
+ * Modules the import check never imports, with why. `__main__` modules (any
+ * `*.__main__`) are skipped as well: importing them runs a program.
+ */
+export const IMPORT_SKIPS: Record<string, string> = {
+  'idlelib.idle': 'starts the IDLE GUI at import (calls idlelib.pyshell.main())',
+  'test.autotest': 'runs the whole regression test suite at import',
+  antigravity: 'opens a web browser at import',
+  this: 'prints the Zen of Python at import (harmless, but noise)',
+};
+
+export function isSkipped(module: string): boolean {
+  return module in IMPORT_SKIPS || module === '__main__' || module.endsWith('.__main__');
+}
+
+export interface ImportFailure {
+  module: string;
+  /** Exception class name, e.g. 'ModuleNotFoundError'. */
+  type: string;
+  message: string;
+  /** For ImportError: the module that could not be found (`exc.name`). */
+  name?: string;
+}
+
+export interface ImportReport {
+  ok: string[];
+  failed: ImportFailure[];
+}
+
+// Each import runs in its own try. A failure is recorded with its type and
+// message; BaseException is caught too (SystemExit from a module that exits).
+// A module that failed is dropped from sys.modules by the import system, so a
+// later import retries it instead of seeing a half-initialised module.
+const IMPORT_ALL_PY = `
+import importlib, json, warnings
+def _pywasm_assets_import_all(names):
+    ok, failed = [], []
+    for name in names:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                importlib.import_module(name)
+        except BaseException as exc:
+            failed.append({'module': name, 'type': type(exc).__name__, 'message': str(exc),
+                           'name': getattr(exc, 'name', None)})
+        else:
+            ok.append(name)
+    return json.dumps({'ok': ok, 'failed': failed})
+_pywasm_assets_import_all
+`;
+
+/** Imports each module (in order) inside WASM; see IMPORT_SKIPS for what callers should filter out. */
+export function importAll(py: PyodideInterface, modules: string[]): ImportReport {
+  const fn = py.runPython(IMPORT_ALL_PY);
+  try {
+    const report = JSON.parse(fn(modules) as string) as ImportReport;
+    for (const f of report.failed) if (f.name == null) delete f.name;
+    return report;
+  } finally {
+    fn.destroy();
+  }
+}
+
+/** Zip-relative path of a module file → dotted module name, or undefined if it is not one. */
+export function moduleName(path: string): string | undefined {
+  const m = /^(.*)\.py$/.exec(path);
+  if (!m) return undefined;
+  const parts = m[1].split('/');
+  if (parts[parts.length - 1] === '__init__') parts.pop();
+  if (parts.length === 0 || !parts.every((p) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(p))) return undefined;
+  return parts.join('.');
+}
+
+/** Dotted names of the modules in a zip (from .py and .pyc entries), sorted. */
+export function zipModules(zipPath: string): string[] {
+  const names = new Set<string>();
+  // The filter sees every entry; rejecting all of them lists names without inflating.
+  unzipSync(readFileSync(zipPath), {
+    filter(file) {
+      const name = moduleName(file.name.replace(/\.pyc$/, '.py'));
+      if (name) names.add(name);
+      return false;
+    },
+  });
+  return [...names].sort();
+}
+
+/**
+ * Imports every omitted module and returns those that did NOT raise
+ * ModuleNotFoundError (an empty list is the pass condition).
+ */
+export function importOmitted(py: PyodideInterface, modules: string[]): ImportFailure[] {
+  const report = importAll(py, modules);
+  return [
+    ...report.ok.map((module) => ({ module, type: '(imported)', message: 'an omitted module imported' })),
+    ...report.failed.filter((f) => f.type !== 'ModuleNotFoundError'),
+  ];
+}
