@@ -1,0 +1,184 @@
+/**
+ * Build facts: what a CPython build root says about the target. Reads
+ * `pybuilddir.txt`, the `Makefile` and the target's `_sysconfigdata_*.py`
+ * (parsed as a Python literal, never executed), and decides which extension
+ * modules the target has, the way `Tools/wasm/wasm_assets.py` (3.11) does:
+ * 1. every name on the Makefile's `MODDISABLED_NAMES=` line is unavailable;
+ * 2. then each `MODULE_<NAME>_STATE` build variable: `yes` = available,
+ *    `disabled` / `missing` / `n/a` = unavailable, anything else is an error;
+ *    step 1 wins where both speak;
+ * 3. a module named by neither counts as unavailable.
+ */
+import path from 'node:path';
+import { PackError } from './errors.js';
+import { parsePythonDictLiteral, type PyValue } from './pyliteral.js';
+import type { PackFs, PackTarget } from './types.js';
+
+export interface ModuleFact {
+  available: boolean;
+  /** Why, for `--explain`: e.g. `MODULE__SSL_STATE = 'missing' in /abs/_sysconfigdata...py`. */
+  evidence: string;
+}
+
+export interface BuildFacts {
+  /** Platform of the target for rule conditions. */
+  platform: 'emscripten' | 'wasi';
+  /** Extension modules by import name. */
+  modules: Map<string, ModuleFact>;
+  /** Absolute path of the target's sysconfigdata module, if any. */
+  sysconfigdataPath?: string;
+  /** Module name of the sysconfigdata, e.g. `_sysconfigdata__emscripten_wasm32-emscripten`. */
+  sysconfigdataName?: string;
+  /** Raw sysconfigdata source bytes (shipped in the zip like the reference does). */
+  sysconfigdataSource?: Uint8Array;
+  /** Where the facts came from, for the summary. */
+  source: string;
+  /** Variables read from the Makefile (raw values). */
+  makefile?: Map<string, string>;
+  makefilePath?: string;
+}
+
+const KNOWN_STATES = new Set(['yes', 'disabled', 'missing', 'n/a']);
+
+/** Reads `NAME=value` assignments (first one wins; `\` continuations joined). */
+export function parseMakefile(text: string): Map<string, string> {
+  const vars = new Map<string, string>();
+  const lines = text.replace(/\\\r?\n/g, ' ').split(/\r?\n/);
+  for (const line of lines) {
+    const m = /^([A-Za-z_][A-Za-z0-9_.]*)\s*[:?]?=\s*(.*)$/.exec(line);
+    if (m && !vars.has(m[1])) vars.set(m[1], m[2].trim());
+  }
+  return vars;
+}
+
+/** Expands `$(VAR)` and `${VAR}` from `vars`; unknown variables expand to ''. */
+export function expandMakeVars(value: string, vars: Map<string, string>, depth = 0): string {
+  if (depth > 10) return value;
+  return value.replace(/\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]/g, (_, name: string) =>
+    expandMakeVars(vars.get(name) ?? '', vars, depth + 1),
+  );
+}
+
+/**
+ * The interpreter named by `PYTHON_FOR_BUILD`, which configure writes as
+ * `VAR=value ... VAR=value <python>` (env assignments, some with `$(shell ...)`
+ * holding spaces, then the command). Returns undefined when there is none.
+ */
+export function pythonForBuild(vars: Map<string, string>): string | undefined {
+  const raw = vars.get('PYTHON_FOR_BUILD');
+  if (!raw) return undefined;
+  const words: string[] = [];
+  let word = '';
+  let depth = 0;
+  for (const ch of raw) {
+    if (ch === '(' || ch === '{') depth++;
+    if (ch === ')' || ch === '}') depth = Math.max(0, depth - 1);
+    if (/\s/.test(ch) && depth === 0) {
+      if (word) words.push(word);
+      word = '';
+    } else word += ch;
+  }
+  if (word) words.push(word);
+  const command = words.find((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
+  if (!command) return undefined;
+  const expanded = expandMakeVars(command, vars).trim().split(/\s+/)[0];
+  return expanded || undefined;
+}
+
+/** Which platform a sysconfigdata module name is for. */
+export function platformOfSysconfigdata(name: string): 'emscripten' | 'wasi' | undefined {
+  if (/_emscripten/.test(name)) return 'emscripten';
+  if (/_wasi/.test(name)) return 'wasi';
+  return undefined;
+}
+
+export function defaultTarget(platform: 'emscripten' | 'wasi'): PackTarget {
+  return platform === 'wasi' ? 'wasi' : 'emscripten-browser';
+}
+
+export interface ReadBuildFactsInput {
+  fs: PackFs;
+  /** Absolute Makefile path, if any. */
+  makefilePath?: string;
+  /** Absolute sysconfigdata path, if any. */
+  sysconfigdataPath?: string;
+}
+
+/** Reads the Makefile and the sysconfigdata and derives module availability. */
+export function readBuildFacts({ fs, makefilePath, sysconfigdataPath }: ReadBuildFactsInput): BuildFacts {
+  const modules = new Map<string, ModuleFact>();
+  let makefile: Map<string, string> | undefined;
+  if (makefilePath) {
+    const text = readText(fs, makefilePath, 'ERR_MAKEFILE', 'the build root Makefile');
+    makefile = parseMakefile(text);
+    // Like the reference: the first line that starts exactly with the name.
+    const line = text.split(/\r?\n/).find((l) => l.startsWith('MODDISABLED_NAMES='));
+    for (const name of line ? line.slice('MODDISABLED_NAMES='.length).trim().split(/\s+/).filter(Boolean) : []) {
+      modules.set(name, { available: false, evidence: `${name} is in MODDISABLED_NAMES in ${makefilePath}` });
+    }
+  }
+  let sysconfigdataName: string | undefined;
+  let sysconfigdataSource: Uint8Array | undefined;
+  let platform: 'emscripten' | 'wasi' = 'emscripten';
+  if (sysconfigdataPath) {
+    sysconfigdataName = path.basename(sysconfigdataPath).replace(/\.py$/, '');
+    sysconfigdataSource = readBytes(fs, sysconfigdataPath, 'ERR_SYSCONFIGDATA', 'the sysconfigdata module');
+    const vars = readSysconfigdataVars(Buffer.from(sysconfigdataSource).toString('utf8'), sysconfigdataPath);
+    platform =
+      platformOfSysconfigdata(sysconfigdataName) ??
+      (String(vars.get('MACHDEP') ?? '') === 'wasi' ? 'wasi' : 'emscripten');
+    for (const [key, value] of vars) {
+      if (!key.startsWith('MODULE_') || !key.endsWith('_STATE')) continue;
+      if (typeof value !== 'string' || !KNOWN_STATES.has(value)) {
+        throw new PackError(
+          'ERR_MODULE_STATE',
+          `Unknown value ${JSON.stringify(value)} for ${key} in ${sysconfigdataPath}; expected one of yes, disabled, missing, n/a.`,
+          'Check that the file is the target build\'s sysconfigdata, or fix the value.',
+        );
+      }
+      const name = key.slice('MODULE_'.length, -'_STATE'.length).toLowerCase();
+      if (!modules.has(name)) {
+        modules.set(name, { available: value === 'yes', evidence: `${key} = '${value}' in ${sysconfigdataPath}` });
+      }
+    }
+  }
+  return {
+    platform,
+    modules,
+    sysconfigdataPath,
+    sysconfigdataName,
+    sysconfigdataSource,
+    makefile,
+    makefilePath,
+    source: [makefilePath, sysconfigdataPath].filter(Boolean).join(' and '),
+  };
+}
+
+/** `build_time_vars` of a sysconfigdata module, parsed as a literal. */
+export function readSysconfigdataVars(source: string, file: string): Map<string, PyValue> {
+  try {
+    return parsePythonDictLiteral(source, 'build_time_vars');
+  } catch (error) {
+    throw new PackError(
+      'ERR_SYSCONFIGDATA',
+      `${file} is not a plain sysconfigdata literal: ${(error as Error).message}.`,
+      'A sysconfigdata module must be exactly `build_time_vars = {...}` with string keys and str/int values; it is parsed, never run. Pass the file the target build generated.',
+      { cause: error },
+    );
+  }
+}
+
+function readBytes(fs: PackFs, file: string, code: 'ERR_MAKEFILE' | 'ERR_SYSCONFIGDATA', what: string): Uint8Array {
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    const errno = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new PackError(code, `Cannot read ${what} at ${file} (${errno}).`, 'Check the path given with --builddir or --sysconfigdata.', {
+      cause: error,
+    });
+  }
+}
+
+function readText(fs: PackFs, file: string, code: 'ERR_MAKEFILE' | 'ERR_SYSCONFIGDATA', what: string): string {
+  return Buffer.from(readBytes(fs, file, code, what)).toString('utf8');
+}

@@ -1,0 +1,151 @@
+/**
+ * The CLI: argv → pack() / explain() → report.ts → exit code.
+ * Exit codes: 0 success, 1 failed pack (or warnings under --strict), 2 usage error.
+ */
+import yargs from 'yargs';
+import { explain, moduleName, pack } from './pack.js';
+import { PackError } from './errors.js';
+import { formatError, formatExplain, formatExplainOne, formatSummary, formatWarning } from './report.js';
+import type { PackOptions, PackProgress } from './types.js';
+
+export interface CliIO {
+  stdout: { write(s: string): unknown; isTTY?: boolean };
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+}
+
+const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : ([] as string[]).concat(v as string[]).map(String));
+
+function toOptions(argv: Record<string, any>): PackOptions {
+  return {
+    builddir: argv.builddir,
+    srcdir: argv.srcdir,
+    lib: argv.lib,
+    sysconfigdata: argv.sysconfigdata,
+    buildPython: argv.buildPython,
+    prefix: argv.prefix,
+    target: argv.target,
+    out: argv.out,
+    add: list(argv.add),
+    profile: argv.profile,
+    rules: list(argv.rules),
+    keep: list(argv.keep),
+    omit: list(argv.omit),
+    optimize: argv.optimize === undefined ? undefined : (Number(argv.optimize) as 0 | 1 | 2),
+    invalidation: argv.invalidation,
+    allowSyntaxErrors: argv.allowSyntaxErrors,
+    compression: argv.compression,
+    level: argv.level,
+    sources: argv.sources,
+    strict: argv.strict,
+    jobs: argv.jobs,
+    cache: argv.cache,
+    cacheDir: argv.cacheDir,
+    package: argv.package === 'false' || argv.package === false ? false : argv.package,
+    inlineMetadata: argv.inlineMetadata,
+    omittedHints: argv.omittedHints,
+  };
+}
+
+/** A one-line progress display for TTYs; nothing otherwise. */
+function progress(io: CliIO, enabled: boolean): ((e: PackProgress) => void) | undefined {
+  if (!enabled || !io.stderr.isTTY) return undefined;
+  let last = 0;
+  return (e) => {
+    const now = Date.now();
+    if (e.done !== e.total && now - last < 100) return;
+    last = now;
+    io.stderr.write(`\r${e.phase}: ${e.done}/${e.total} files${e.done === e.total ? '\n' : ''}`);
+  };
+}
+
+export async function main(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  let code = 0;
+  const run = async (fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (error) {
+      io.stderr.write(formatError(error));
+      code = 1;
+    }
+  };
+  const parser = yargs(argv)
+    .scriptName('pywasm-assets')
+    .usage('$0 <command> [options]')
+    .option('builddir', { type: 'string', describe: 'CPython build root (pybuilddir.txt, Makefile, sysconfigdata)', group: 'Inputs:' })
+    .option('srcdir', { type: 'string', describe: 'CPython source checkout (its Lib/ is packed)', group: 'Inputs:' })
+    .option('lib', { type: 'string', describe: 'stdlib directory (a source Lib/ or an installed lib/python3.X)', group: 'Inputs:' })
+    .option('sysconfigdata', { type: 'string', describe: "the target's _sysconfigdata_*.py", group: 'Inputs:' })
+    .option('build-python', { type: 'string', describe: 'build interpreter [default: PYTHON_FOR_BUILD, else python3]', group: 'Inputs:' })
+    .option('prefix', { type: 'string', describe: 'install prefix in the WASM file system [default: /usr/local]', group: 'Inputs:' })
+    .option('target', { choices: ['emscripten-browser', 'emscripten-node', 'wasi'], describe: 'runtime [default: from the sysconfigdata]', group: 'Inputs:' })
+    .option('add', { type: 'string', array: true, describe: 'extra module or package placed at the zip root (repeatable)', group: 'Inputs:' })
+    .option('profile', { choices: ['wasm', 'cpython'], describe: 'rule profile [default: wasm]', group: 'Rules:' })
+    .option('rules', { type: 'string', array: true, describe: 'extra rule file (repeatable)', group: 'Rules:' })
+    .option('keep', { type: 'string', array: true, describe: 'glob to keep whatever the rules say (repeatable)', group: 'Rules:' })
+    .option('omit', { type: 'string', array: true, describe: 'glob to omit (repeatable)', group: 'Rules:' })
+    .option('strict', { type: 'boolean', describe: 'fail on any warning or import violation', group: 'Rules:' })
+    .option('optimize', { choices: [0, 1, 2], type: 'number', describe: 'optimization level [default: 0]', group: 'Compile:' })
+    .option('invalidation', { choices: ['unchecked-hash', 'checked-hash', 'timestamp'], describe: 'pyc invalidation mode [default: unchecked-hash]', group: 'Compile:' })
+    .option('allow-syntax-errors', { type: 'boolean', describe: 'ship files that fail to compile as .py', group: 'Compile:' })
+    .option('sources', { choices: ['pyc', 'py', 'both'], describe: 'what the zip holds per module [default: pyc]', group: 'Compile:' })
+    .option('jobs', { type: 'number', describe: 'build interpreter workers [default: one per core]', group: 'Compile:' })
+    .option('cache', { type: 'boolean', describe: 'use the content-addressed cache (--no-cache to disable) [default: true]', group: 'Compile:' })
+    .option('cache-dir', { type: 'string', describe: 'cache directory [default: node_modules/.cache/pywasm-assets]', group: 'Compile:' })
+    .option('out', { type: 'string', describe: 'output directory [default: the build root, else ./dist]', group: 'Output:' })
+    .option('compression', { choices: ['deflate', 'stored'], describe: 'zip method [default: deflate]', group: 'Output:' })
+    .option('level', { type: 'number', describe: 'deflate level 0-9 [default: 9]', group: 'Output:' })
+    .option('package', { type: 'string', describe: 'file_packager package name, or "false" [default: python-stdlib for emscripten-browser]', group: 'Output:' })
+    .option('inline-metadata', { type: 'boolean', describe: 'put the package metadata inside the loader', group: 'Output:' })
+    .option('omitted-hints', { type: 'boolean', describe: 'ship a sitecustomize that explains imports of omitted modules', group: 'Output:' })
+    .option('json', { type: 'boolean', describe: 'print the structured result as JSON', group: 'Output:' })
+    .option('explain', { type: 'boolean', describe: 'list every omitted file with its rule and reason; writes nothing', group: 'Output:' })
+    .command(
+      ['pack', '$0'],
+      'pack the stdlib (zip, os.py marker, lib-dynload, file_packager package)',
+      () => {},
+      (args) =>
+        run(async () => {
+          const options = toOptions(args);
+          if (args.explain) {
+            const result = await explain(options);
+            if (args.json) io.stdout.write(JSON.stringify(result, null, 2) + '\n');
+            else {
+              io.stdout.write(formatExplain(result.decisions));
+              for (const w of result.warnings) io.stderr.write(formatWarning(w) + '\n');
+            }
+            return;
+          }
+          options.onProgress = progress(io, !args.json);
+          const result = await pack(options);
+          io.stdout.write(args.json ? JSON.stringify(result, null, 2) + '\n' : formatSummary(result));
+        }),
+    )
+    .command(
+      'explain <query>',
+      'say whether one module or path is kept or omitted, and why',
+      (y) => y.positional('query', { type: 'string', describe: 'dotted module (json.decoder) or path (json/decoder.py, test/)' }),
+      (args) =>
+        run(async () => {
+          const result = await explain(toOptions(args));
+          const q = String(args.query);
+          const asPath = q.replace(/^\/+/, '');
+          const matches = result.decisions.filter(
+            (d) => d.path === asPath || (asPath.endsWith('/') && d.path.startsWith(asPath)) || (d.path.endsWith('.py') && moduleName(d.path) === q),
+          );
+          if (args.json) io.stdout.write(JSON.stringify({ query: q, decisions: matches }, null, 2) + '\n');
+          else io.stdout.write(formatExplainOne(q, matches));
+          if (!matches.length) code = 1;
+        }),
+    )
+    .strict()
+    .help()
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .fail((msg, err) => {
+      if (err && !(err instanceof PackError)) throw err;
+      io.stderr.write(`error: ${msg ?? err?.message}\nRun pywasm-assets --help for usage.\n`);
+      code = 2;
+    });
+  await parser.parseAsync();
+  return code;
+}

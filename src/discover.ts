@@ -1,0 +1,79 @@
+/**
+ * Stage 1: walk the stdlib directory. Returns every file below it as a sorted
+ * POSIX path relative to the root, skipping `__pycache__` (build leftovers).
+ */
+import fg from 'fast-glob';
+import nodeFs from 'node:fs';
+import { PackError } from './errors.js';
+import type { PackFs } from './types.js';
+
+export interface DiscoverResult {
+  /** Absolute stdlib root. */
+  root: string;
+  /** Every file, POSIX, relative to `root`, in code-point order. */
+  files: string[];
+  /** Directories (relative) that hold an `__init__.py`: Python packages. */
+  packages: Set<string>;
+}
+
+export async function discover(root: string, fs: PackFs = nodeFs): Promise<DiscoverResult> {
+  // fast-glob answers [] for a missing cwd, so check first.
+  let stat: nodeFs.Stats;
+  try {
+    stat = fs.statSync(root);
+  } catch (error) {
+    throw new PackError('ERR_LIB_NOT_FOUND', `No stdlib directory at ${root}.`, 'Pass --lib <cpython>/Lib, --srcdir <cpython> or --builddir <build root>.', { cause: error });
+  }
+  if (!stat.isDirectory()) {
+    throw new PackError('ERR_LIB_NOT_FOUND', `${root} is not a directory.`, 'Pass --lib <cpython>/Lib, --srcdir <cpython> or --builddir <build root>.');
+  }
+  let files: string[];
+  try {
+    files = await fg('**/*', {
+      cwd: root,
+      dot: true,
+      onlyFiles: true,
+      followSymbolicLinks: true,
+      ignore: ['**/__pycache__/**'],
+      fs: fs as unknown as fg.Options['fs'],
+      suppressErrors: false,
+    });
+  } catch (error) {
+    const errno = (error as NodeJS.ErrnoException).code ?? 'error';
+    const file = (error as NodeJS.ErrnoException).path ?? root;
+    throw new PackError('ERR_FILE_UNREADABLE', `Cannot read ${file} (${errno}).`, 'Fix the permissions or pass another --lib.', { cause: error });
+  }
+  if (files.length === 0) {
+    throw new PackError('ERR_LIB_EMPTY', `The stdlib directory ${root} holds no files.`, 'Point --lib at a CPython Lib/ (it has os.py, importlib/, encodings/ ...).');
+  }
+  files.sort(compareCodePoints);
+  const packages = new Set<string>();
+  for (const file of files) {
+    if (file === '__init__.py') continue;
+    if (file.endsWith('/__init__.py')) packages.add(file.slice(0, -'/__init__.py'.length));
+  }
+  return { root, files, packages };
+}
+
+export function compareCodePoints(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The order `zipfile.PyZipFile.writepy` adds a tree in, which the reference
+ * uses: each directory's entries sorted by name (files and sub-packages
+ * interleaved), except that a package's `__init__.py` comes first.
+ */
+export function compareTreeOrder(a: string, b: string): number {
+  const pa = a.split('/');
+  const pb = b.split('/');
+  const n = Math.min(pa.length, pb.length);
+  for (let i = 0; i < n; i++) {
+    if (pa[i] === pb[i]) continue;
+    const aInit = i === pa.length - 1 && pa[i] === '__init__.py' && i > 0;
+    const bInit = i === pb.length - 1 && pb[i] === '__init__.py' && i > 0;
+    if (aInit !== bInit) return aInit ? -1 : 1;
+    return compareCodePoints(pa[i], pb[i]);
+  }
+  return pa.length - pb.length;
+}

@@ -1,0 +1,13 @@
+export { pack, explain, moduleName } from './pack.js';
+export type { ExplainResult } from './pack.js';
+export { discover } from './discover.js';
+export { loadRules, applyRules, builtinRuleFiles } from './rules.js';
+export type { Rule, RuleCondition } from './rules.js';
+export { readBuildFacts } from './build-facts.js';
+export type { BuildFacts, ModuleFact } from './build-facts.js';
+export { createPackage } from './packager.js';
+export type { PackageFile, PackageOptions, EmscriptenPackage } from './packager.js';
+export { PackError } from './errors.js';
+export type { PackErrorCode } from './errors.js';
+export { formatSummary, formatExplain, formatExplainOne, formatError } from './report.js';
+export type * from './types.js';

@@ -1,0 +1,309 @@
+/**
+ * resolveOptions(): every default and every up-front input check lives here.
+ * It turns PackOptions into a ResolvedOptions where each path is absolute and
+ * each choice is made, or throws a PackError before any work starts.
+ */
+import nodeFs from 'node:fs';
+import path from 'node:path';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { PackError } from './errors.js';
+import { defaultTarget, expandMakeVars, readBuildFacts, pythonForBuild, type BuildFacts, type ModuleFact } from './build-facts.js';
+import { isInside } from './fs-util.js';
+import { probeInterpreter, type InterpreterInfo } from './python.js';
+import type { PackCompression, PackFs, PackInvalidation, PackOptions, PackProfile, PackSources, PackTarget } from './types.js';
+
+export interface ResolvedOptions {
+  fs: PackFs;
+  cwd: string;
+  /** Absolute stdlib root. */
+  lib: string;
+  /** How the stdlib root was chosen, for messages. */
+  libSource: string;
+  builddir?: string;
+  python: InterpreterInfo;
+  /** `3.11` */
+  version: string;
+  /** `311` */
+  versionNodot: string;
+  prefix: string;
+  target: PackTarget;
+  out: string;
+  add: string[];
+  profile: PackProfile;
+  ruleFiles: string[];
+  keep: string[];
+  omit: string[];
+  optimize: 0 | 1 | 2;
+  invalidation: PackInvalidation;
+  allowSyntaxErrors: boolean;
+  compression: PackCompression;
+  level: number;
+  sources: PackSources;
+  strict: boolean;
+  jobs: number;
+  cache: boolean;
+  cacheDir: string;
+  package: string | false;
+  inlineMetadata: boolean;
+  omittedHints: boolean;
+  sourceDateEpoch: number;
+  facts: BuildFacts;
+  /** True when no input flag was given: the local python3 and its own stdlib. */
+  embedded: boolean;
+  onProgress?: PackOptions['onProgress'];
+}
+
+const TARGETS: PackTarget[] = ['emscripten-browser', 'emscripten-node', 'wasi'];
+const PROFILES: PackProfile[] = ['cpython', 'wasm'];
+const INVALIDATIONS: PackInvalidation[] = ['unchecked-hash', 'checked-hash', 'timestamp'];
+const SOURCES: PackSources[] = ['pyc', 'py', 'both'];
+const COMPRESSIONS: PackCompression[] = ['deflate', 'stored'];
+
+/** Directory of the built-in build descriptions (rules/builds/). */
+export const BUILDS_DIR = fileURLToPath(new URL('../rules/builds/', import.meta.url));
+
+function oneOf<T extends string | number>(value: T | undefined, allowed: readonly T[], flag: string, fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value)) {
+    throw new PackError('ERR_OPTION', `--${flag} must be one of ${allowed.join(', ')}; got ${JSON.stringify(value)}.`);
+  }
+  return value;
+}
+
+function isDir(fs: PackFs, p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isFile(fs: PackFs, p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Reads the build root: pybuilddir.txt → the sysconfigdata; the Makefile. */
+function readBuildRoot(fs: PackFs, builddir: string): { makefile?: string; sysconfigdata: string } {
+  if (!isDir(fs, builddir)) {
+    throw new PackError('ERR_BUILDDIR', `No build root at ${builddir}.`, 'Pass --builddir <cpython>/builddir/emscripten-browser (the directory with pybuilddir.txt and Makefile).');
+  }
+  const marker = path.join(builddir, 'pybuilddir.txt');
+  let rel: string;
+  try {
+    rel = String(fs.readFileSync(marker, 'utf8')).trim();
+  } catch (error) {
+    throw new PackError('ERR_BUILDDIR', `${builddir} has no pybuilddir.txt, so it is not a configured and built CPython build root.`, 'Run `make` in the build root first, or pass --lib and --sysconfigdata instead.', { cause: error });
+  }
+  const dir = path.resolve(builddir, rel);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).map(String);
+  } catch (error) {
+    throw new PackError('ERR_BUILDDIR', `pybuilddir.txt in ${builddir} names ${dir}, which cannot be read.`, 'Run `make` in the build root first.', { cause: error });
+  }
+  const candidates = names.filter((n) => /^_sysconfigdata_.*\.py$/.test(n)).sort();
+  const preferred = candidates.filter((n) => /emscripten|wasi/.test(n));
+  const chosen = (preferred.length ? preferred : candidates)[0];
+  if (!chosen) {
+    throw new PackError('ERR_SYSCONFIGDATA', `No _sysconfigdata_*.py in ${dir} (named by ${marker}).`, 'Run `make` in the build root, or pass --sysconfigdata <file>.');
+  }
+  const makefile = path.join(builddir, 'Makefile');
+  return { makefile: isFile(fs, makefile) ? makefile : undefined, sysconfigdata: path.join(dir, chosen) };
+}
+
+/** The built-in description of a stock Emscripten build for `version` (rules/builds/). */
+export function embeddedFacts(version: string, fs: PackFs = nodeFs): { facts: BuildFacts; warning?: string } {
+  const files = fs.readdirSync(BUILDS_DIR).map(String).filter((n) => /^emscripten-\d+\.\d+\.json$/.test(n)).sort((a, b) => {
+    const va = a.match(/(\d+)\.(\d+)/)!.slice(1).map(Number);
+    const vb = b.match(/(\d+)\.(\d+)/)!.slice(1).map(Number);
+    return va[0] - vb[0] || va[1] - vb[1];
+  });
+  let file = files.find((n) => n === `emscripten-${version}.json`);
+  let warning: string | undefined;
+  if (!file) {
+    file = files[files.length - 1];
+    warning = `no built-in Emscripten build description for Python ${version}; using ${file}. Pass --builddir or --sysconfigdata for exact facts.`;
+  }
+  const full = path.join(BUILDS_DIR, file);
+  const data = JSON.parse(String(fs.readFileSync(full, 'utf8'))) as { modules: Record<string, string> };
+  const shown = `rules/builds/${file}`;
+  const modules = new Map<string, ModuleFact>();
+  for (const [name, state] of Object.entries(data.modules)) {
+    modules.set(name, { available: state === 'yes', evidence: `${name} is '${state}' in the built-in description of a stock Emscripten build (${shown})` });
+  }
+  return { facts: { platform: 'emscripten', modules, source: shown }, warning };
+}
+
+export interface ResolveResult {
+  options: ResolvedOptions;
+  warnings: { code: string; message: string }[];
+}
+
+export async function resolveOptions(input: PackOptions): Promise<ResolveResult> {
+  const fs = input.fs ?? nodeFs;
+  const cwd = input.cwd ?? process.cwd();
+  const abs = (p: string) => path.resolve(cwd, p);
+  const warnings: { code: string; message: string }[] = [];
+
+  const profile = oneOf(input.profile, PROFILES, 'profile', 'wasm');
+  const optimize = oneOf(input.optimize, [0, 1, 2] as const, 'optimize', 0);
+  const invalidation = oneOf(input.invalidation, INVALIDATIONS, 'invalidation', 'unchecked-hash');
+  const sources = oneOf(input.sources, SOURCES, 'sources', 'pyc');
+  const compression = oneOf(input.compression, COMPRESSIONS, 'compression', 'deflate');
+  const level = input.level ?? 9;
+  if (!Number.isInteger(level) || level < 0 || level > 9) throw new PackError('ERR_OPTION', `--level must be an integer from 0 to 9; got ${input.level}.`);
+  const jobs = input.jobs ?? availableParallelism();
+  if (!Number.isInteger(jobs) || jobs < 1) throw new PackError('ERR_OPTION', `--jobs must be a positive integer; got ${input.jobs}.`);
+  if (input.srcdir && input.lib) throw new PackError('ERR_OPTION', 'Pass either --srcdir or --lib, not both.');
+  const prefixRaw = input.prefix;
+  if (prefixRaw !== undefined && !prefixRaw.startsWith('/')) {
+    throw new PackError('ERR_OPTION', `--prefix must be an absolute path inside the WebAssembly file system, like /usr/local; got ${JSON.stringify(prefixRaw)}.`);
+  }
+
+  // Build root: pybuilddir.txt → sysconfigdata; Makefile → srcdir, prefix, VERSION, PYTHON_FOR_BUILD.
+  const builddir = input.builddir ? abs(input.builddir) : undefined;
+  let makefile: string | undefined;
+  let sysconfigdata = input.sysconfigdata ? abs(input.sysconfigdata) : undefined;
+  if (builddir) {
+    const root = readBuildRoot(fs, builddir);
+    makefile = root.makefile;
+    sysconfigdata ??= root.sysconfigdata;
+    if (!makefile) warnings.push({ code: 'NO_MAKEFILE', message: `${builddir} has no Makefile; MODDISABLED_NAMES cannot be read, only the sysconfigdata's module states are used.` });
+  }
+  if (sysconfigdata && !isFile(fs, sysconfigdata)) {
+    throw new PackError('ERR_SYSCONFIGDATA', `No sysconfigdata file at ${sysconfigdata}.`, 'Pass --sysconfigdata <build>/build/lib.<platform>/_sysconfigdata_*.py.');
+  }
+  const embedded = !builddir && !input.srcdir && !input.lib && !sysconfigdata;
+  let facts = makefile || sysconfigdata ? readBuildFacts({ fs, makefilePath: makefile, sysconfigdataPath: sysconfigdata }) : undefined;
+  const mvars = facts?.makefile;
+  const mvar = (name: string) => {
+    const v = mvars?.get(name);
+    return v ? expandMakeVars(v, mvars!).trim() : undefined;
+  };
+
+  // The build interpreter: flag, else the Makefile's PYTHON_FOR_BUILD, else python3.
+  let pythonExe = input.buildPython;
+  let pythonFrom = '--build-python';
+  if (!pythonExe && mvars) {
+    const fromMake = pythonForBuild(mvars);
+    if (fromMake) {
+      pythonExe = path.isAbsolute(fromMake) || !fromMake.includes('/') ? fromMake : path.resolve(builddir!, fromMake);
+      pythonFrom = `PYTHON_FOR_BUILD in ${makefile}`;
+    }
+  }
+  pythonExe ??= 'python3';
+  const python = await probeInterpreter(pythonExe, { cwd }).catch((error) => {
+    if (error instanceof PackError && pythonFrom !== '--build-python') {
+      throw new PackError(error.code, `${error.message} (taken from ${pythonFrom})`, error.hint, { cause: error });
+    }
+    throw error;
+  });
+  const version = `${python.versionInfo[0]}.${python.versionInfo[1]}`;
+  const makeVersion = mvar('VERSION');
+  if (makeVersion && makeVersion !== version) {
+    throw new PackError('ERR_PYTHON_VERSION', `The build root is Python ${makeVersion} (VERSION in ${makefile}) but the build interpreter ${python.executable} is ${python.version}; its .pyc files would not load.`, `Pass --build-python python${makeVersion}.`);
+  }
+
+  // The stdlib.
+  let lib: string;
+  let libSource: string;
+  if (input.lib) {
+    lib = abs(input.lib);
+    libSource = '--lib';
+  } else if (input.srcdir) {
+    lib = path.join(abs(input.srcdir), 'Lib');
+    libSource = '--srcdir';
+  } else if (builddir) {
+    const srcdir = mvar('srcdir');
+    if (!srcdir) {
+      throw new PackError('ERR_BUILDDIR', `The Makefile of ${builddir} has no srcdir=, so the source tree is unknown.`, 'Pass --srcdir <cpython checkout> or --lib <stdlib dir>.');
+    }
+    lib = path.join(path.resolve(builddir, srcdir), 'Lib');
+    libSource = `srcdir= in ${makefile}`;
+  } else if (python.stdlib) {
+    lib = python.stdlib;
+    libSource = `the stdlib of ${python.executable}`;
+  } else {
+    throw new PackError('ERR_LIB_NOT_FOUND', 'No stdlib directory given.', 'Pass --lib <cpython>/Lib, --srcdir <cpython> or --builddir <build root>.');
+  }
+  if (!isDir(fs, lib)) {
+    throw new PackError('ERR_LIB_NOT_FOUND', `No stdlib directory at ${lib} (from ${libSource}).`, 'Pass --lib <cpython>/Lib, --srcdir <cpython> or --builddir <build root>.');
+  }
+
+  if (!facts) {
+    const e = embeddedFacts(version, fs);
+    facts = e.facts;
+    if (e.warning) warnings.push({ code: 'EMBEDDED_FACTS', message: e.warning });
+  }
+  const platformTargets: Record<string, PackTarget[]> = { emscripten: ['emscripten-browser', 'emscripten-node'], wasi: ['wasi'] };
+  const target = oneOf(input.target, TARGETS, 'target', defaultTarget(facts.platform));
+  if (facts.sysconfigdataName && !platformTargets[facts.platform].includes(target)) {
+    throw new PackError('ERR_OPTION', `--target ${target} does not match the sysconfigdata ${facts.sysconfigdataName}, which is for ${facts.platform}.`, `Use --target ${defaultTarget(facts.platform)}.`);
+  }
+  if (target === 'wasi') facts.platform = 'wasi';
+
+  const prefix = prefixRaw ?? mvar('prefix') ?? '/usr/local';
+  if (!prefix.startsWith('/')) throw new PackError('ERR_OPTION', `prefix= in ${makefile} must be absolute; got ${JSON.stringify(prefix)}.`, 'Pass --prefix /usr/local.');
+  const out = input.out ? abs(input.out) : builddir ?? abs('dist');
+  if (isInside(out, lib)) {
+    throw new PackError('ERR_OUT_INSIDE_LIB', `The output directory ${out} is inside the stdlib ${lib}; the outputs would be packed into the next run.`, 'Pass --out <a directory outside the stdlib>.');
+  }
+
+  const add = (input.add ?? []).map(abs);
+  for (const a of add) {
+    if (!(isFile(fs, a) && a.endsWith('.py')) && !isFile(fs, path.join(a, '__init__.py'))) {
+      throw new PackError('ERR_ADD', `--add ${a} is neither a .py file nor a package directory (a directory with __init__.py).`, 'Pass a module file or a package directory.');
+    }
+  }
+  const { builtinRuleFiles } = await import('./rules.js');
+  const ruleFiles = [...builtinRuleFiles(nodeFs), ...(input.rules ?? []).map(abs)];
+
+  const envEpoch = process.env.SOURCE_DATE_EPOCH;
+  const sourceDateEpoch = input.sourceDateEpoch ?? (envEpoch && /^\d+$/.test(envEpoch) ? Number(envEpoch) : 315532800);
+  const pkg = input.package === undefined ? (target === 'emscripten-browser' ? 'python-stdlib' : false) : input.package;
+  if (pkg !== false && !/^[A-Za-z0-9._-]+$/.test(pkg)) throw new PackError('ERR_OPTION', `--package must be a plain file name; got ${JSON.stringify(pkg)}.`);
+
+  return {
+    warnings,
+    options: {
+      fs,
+      cwd,
+      lib,
+      libSource,
+      builddir,
+      python,
+      version,
+      versionNodot: version.replace('.', ''),
+      prefix: prefix.replace(/\/+$/, '') || '/',
+      target,
+      out,
+      add,
+      profile,
+      ruleFiles,
+      keep: input.keep ?? [],
+      omit: input.omit ?? [],
+      optimize,
+      invalidation,
+      allowSyntaxErrors: input.allowSyntaxErrors ?? false,
+      compression,
+      level,
+      sources,
+      strict: input.strict ?? false,
+      jobs,
+      cache: input.cache ?? true,
+      cacheDir: input.cacheDir ? abs(input.cacheDir) : path.join(cwd, 'node_modules', '.cache', 'pywasm-assets'),
+      package: pkg,
+      inlineMetadata: input.inlineMetadata ?? false,
+      omittedHints: input.omittedHints ?? false,
+      sourceDateEpoch,
+      facts,
+      embedded,
+      onProgress: input.onProgress,
+    },
+  };
+}

@@ -1,0 +1,319 @@
+/**
+ * pack(): runs the stages in order and owns the run's context.
+ *   options → interpreter + magic check → discover → rules → read sources →
+ *   compile (+ imports) → import closure → zip → outputs (atomic) → result
+ * explain(): the same up to the decisions; writes nothing.
+ */
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { buildZip, compressEntry, type ArchiveEntry, type CompressedEntry } from './archive.js';
+import { compareTreeOrder, discover, type DiscoverResult } from './discover.js';
+import { PackError } from './errors.js';
+import { writeFilesAtomic, type OutputFile } from './fs-util.js';
+import { checkMagic, CompilerPool, readMagicFromLib, type CompileItem } from './python.js';
+import { applyRules, loadRules } from './rules.js';
+import { resolveOptions, type ResolvedOptions } from './options.js';
+import type { Decision, KeptModule, OmittedFile, PackOptions, PackOutput, PackResult, PackWarning } from './types.js';
+import { createPackage } from './packager.js';
+import { renderOmittedHints } from './hints.js';
+import { analyzeImports, type ImportGraphReport } from './closure.js';
+
+/** Dotted module name of a stdlib-relative .py path. */
+export function moduleName(file: string): string {
+  const noExt = file.replace(/\.py$/, '');
+  const parts = noExt.split('/');
+  if (parts[parts.length - 1] === '__init__') parts.pop();
+  return parts.join('.');
+}
+
+interface Unit {
+  /** Source path for messages: stdlib-relative, or absolute for --add and sysconfigdata. */
+  path: string;
+  /** Name in the zip without extension: `json/decoder`, `json/__init__`. */
+  stem: string;
+  module: string;
+  source: Uint8Array;
+  origin: 'stdlib' | 'add' | 'sysconfigdata' | 'generated';
+  pyc?: CompressedEntry;
+  py?: CompressedEntry;
+  imports?: unknown[];
+  failed?: string;
+}
+
+interface Context {
+  options: ResolvedOptions;
+  warnings: PackWarning[];
+  timings: Record<string, number>;
+}
+
+async function timed<T>(ctx: Context, phase: string, fn: () => Promise<T> | T): Promise<T> {
+  const start = performance.now();
+  try {
+    return await fn();
+  } finally {
+    ctx.timings[phase] = (ctx.timings[phase] ?? 0) + Math.round((performance.now() - start) * 10) / 10;
+  }
+}
+
+/** Resolve, check the interpreter against the stdlib, discover, apply rules. */
+async function decide(input: PackOptions): Promise<{ ctx: Context; tree: DiscoverResult; decisions: Decision[] }> {
+  const timings: Record<string, number> = {};
+  const t0 = performance.now();
+  const { options, warnings } = await resolveOptions(input);
+  timings.resolve = Math.round(performance.now() - t0);
+  const ctx: Context = { options, warnings: [...warnings], timings };
+  const { fs, lib } = options;
+
+  // The rule files are all checked before any work starts.
+  const rules = loadRules(options.ruleFiles, fs);
+  const tree = await timed(ctx, 'discover', () => discover(lib, fs));
+  if (!tree.files.includes('os.py')) {
+    throw new PackError('ERR_NO_OS_PY', `${lib} has no os.py, so it is not a Python stdlib (CPython finds its stdlib by os.py).`, 'Point --lib at a CPython Lib/ or lib/python3.X directory.');
+  }
+  if (tree.files.includes('importlib/_bootstrap_external.py')) {
+    const source = String(fs.readFileSync(path.join(lib, 'importlib/_bootstrap_external.py'), 'utf8'));
+    checkMagic(options.python, readMagicFromLib(source), lib);
+  }
+  const applied = await timed(ctx, 'rules', () =>
+    applyRules(tree.files, rules, {
+      profile: options.profile,
+      target: options.target,
+      platform: options.facts.platform,
+      modules: options.facts.modules,
+      factsSource: options.facts.source,
+      platformEvidence: `target platform ${options.facts.platform}${options.facts.sysconfigdataPath ? ` (${options.facts.sysconfigdataName})` : ''}`,
+      keep: options.keep,
+      omit: options.omit,
+      packages: tree.packages,
+    }),
+  );
+  ctx.warnings.push(...applied.warnings);
+  return { ctx, tree, decisions: applied.decisions };
+}
+
+function readSource(ctx: Context, file: string, shown: string, problems: string[]): Uint8Array {
+  try {
+    return ctx.options.fs.readFileSync(file);
+  } catch (error) {
+    problems.push(`${shown} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    return new Uint8Array();
+  }
+}
+
+/** Units to compile: the sysconfigdata, kept stdlib modules (tree order), --add modules. */
+function collectUnits(ctx: Context, tree: DiscoverResult, decisions: Decision[]): Unit[] {
+  const { options } = ctx;
+  const problems: string[] = [];
+  const units: Unit[] = [];
+  const facts = options.facts;
+  if (facts.sysconfigdataName && facts.sysconfigdataSource) {
+    units.push({ path: facts.sysconfigdataPath!, stem: facts.sysconfigdataName, module: facts.sysconfigdataName, source: facts.sysconfigdataSource, origin: 'sysconfigdata' });
+  } else {
+    ctx.warnings.push({ code: 'NO_SYSCONFIGDATA', message: 'No target sysconfigdata (no --builddir or --sysconfigdata), so the zip has none; sysconfig.get_config_vars() will be nearly empty in the runtime.' });
+  }
+  const kept = decisions.filter((d) => d.action === 'keep').map((d) => d.path).sort(compareTreeOrder);
+  for (const file of kept) {
+    units.push({ path: file, stem: file.replace(/\.py$/, ''), module: moduleName(file), source: readSource(ctx, path.join(tree.root, file), path.join(tree.root, file), problems), origin: 'stdlib' });
+  }
+  for (const added of options.add) {
+    const fs = options.fs;
+    if (added.endsWith('.py') && fs.statSync(added).isFile()) {
+      const name = path.basename(added);
+      units.push({ path: added, stem: name.replace(/\.py$/, ''), module: name.replace(/\.py$/, ''), source: readSource(ctx, added, added, problems), origin: 'add' });
+      continue;
+    }
+    // A package directory: every .py inside it and its sub-packages, like the stdlib's.
+    const base = path.basename(added);
+    const walk = (dir: string, rel: string) => {
+      const entries = fs.readdirSync(dir, { withFileTypes: true }).map((e) => ({ name: String(e.name), dir: e.isDirectory() }));
+      entries.sort((a, b) => compareTreeOrder(a.name, b.name));
+      for (const e of entries) {
+        if (e.name === '__pycache__') continue;
+        const full = path.join(dir, e.name);
+        const r = `${rel}/${e.name}`;
+        if (e.dir) {
+          if (fs.existsSync(path.join(full, '__init__.py'))) walk(full, r);
+        } else if (e.name.endsWith('.py')) {
+          units.push({ path: full, stem: r.replace(/\.py$/, ''), module: moduleName(r), source: readSource(ctx, full, full, problems), origin: 'add' });
+        }
+      }
+    };
+    walk(added, base);
+  }
+  if (problems.length) {
+    throw new PackError('ERR_FILE_UNREADABLE', `Cannot read ${problems.length === 1 ? problems[0] : `${problems.length} source files:\n  ${problems.join('\n  ')}`}.`, 'Fix the file permissions, or omit the files with --omit.', { details: problems });
+  }
+  const addedStems = new Map<string, string>();
+  for (const u of units) {
+    if (u.origin !== 'add') continue;
+    const clash = units.find((o) => o !== u && o.stem === u.stem);
+    if (clash || addedStems.has(u.stem)) {
+      throw new PackError('ERR_ADD', `--add ${u.path} would be ${u.stem}.py in the zip, which ${clash ? `is also ${clash.path}` : `is also ${addedStems.get(u.stem)}`}.`, 'Rename the module, or omit the stdlib one with --omit.');
+    }
+    addedStems.set(u.stem, u.path);
+  }
+  return units;
+}
+
+function zipRoot(options: ResolvedOptions): string {
+  return `${options.prefix === '/' ? '' : options.prefix}/lib/python${options.versionNodot}.zip`;
+}
+
+/** Compiles (and compresses) every unit; fills pyc/py/imports/failed. */
+async function compileUnits(ctx: Context, units: Unit[]): Promise<void> {
+  const { options } = ctx;
+  const root = zipRoot(options);
+  const items: CompileItem[] = units.map((u) => ({ path: u.path, source: u.source, filename: `${root}/${u.stem}.py` }));
+  const pool = await CompilerPool.start(options.python, { jobs: options.jobs, lazy: true });
+  try {
+    const outcomes = await timed(ctx, 'compile', () =>
+      pool.compile(items, { optimize: options.optimize, invalidation: options.invalidation, mtime: options.sourceDateEpoch }, (done, total) =>
+        options.onProgress?.({ phase: 'compile', done, total }),
+      ),
+    );
+    await timed(ctx, 'compress', () => {
+      outcomes.forEach((outcome, i) => {
+        const unit = units[i];
+        unit.imports = outcome.imports;
+        if (outcome.ok) unit.pyc = compressEntry(outcome.pyc, options.compression, options.level);
+        else unit.failed = `${unit.path}:${outcome.error.line ?? '?'}: ${outcome.error.message}`;
+        if (options.sources !== 'pyc' || !outcome.ok) unit.py = compressEntry(unit.source, options.compression, options.level);
+      });
+    });
+  } finally {
+    await pool.close();
+  }
+}
+
+function checkCompileFailures(ctx: Context, units: Unit[]): void {
+  const failed = units.filter((u) => u.failed);
+  if (!failed.length) return;
+  if (!ctx.options.allowSyntaxErrors) {
+    const lines = failed.map((u) => u.failed!);
+    throw new PackError('ERR_SYNTAX', `${failed.length} source file${failed.length > 1 ? 's' : ''} failed to compile:\n  ${lines.join('\n  ')}`, 'Fix the files, omit them with --omit, or pass --allow-syntax-errors to ship them as .py source.', { details: lines });
+  }
+  for (const u of failed) ctx.warnings.push({ code: 'SYNTAX_ERROR_SHIPPED_AS_SOURCE', path: u.path, message: `${u.failed} (shipped as .py source)` });
+}
+
+function zipEntries(ctx: Context, units: Unit[]): ArchiveEntry[] {
+  const entries: ArchiveEntry[] = [];
+  for (const u of units) {
+    if (u.failed) {
+      entries.push({ name: `${u.stem}.py`, entry: u.py! });
+      continue;
+    }
+    if (ctx.options.sources !== 'pyc') entries.push({ name: `${u.stem}.py`, entry: u.py! });
+    if (ctx.options.sources !== 'py') entries.push({ name: `${u.stem}.pyc`, entry: u.pyc! });
+  }
+  return entries;
+}
+
+function toOmitted(decisions: Decision[]): OmittedFile[] {
+  return decisions
+    .filter((d) => d.action === 'omit')
+    .map((d) => ({ path: d.path, rule: d.rule?.id ?? 'unknown', reason: d.rule?.reason ?? '', evidence: d.rule?.evidence, chain: d.chain }));
+}
+
+export async function pack(input: PackOptions): Promise<PackResult> {
+  const started = performance.now();
+  const { ctx, tree, decisions } = await decide(input);
+  const { options } = ctx;
+  const fs = options.fs;
+
+  let units = await timed(ctx, 'read', () => collectUnits(ctx, tree, decisions));
+  await compileUnits(ctx, units);
+  checkCompileFailures(ctx, units);
+
+  // Import closure: which kept modules cannot import, and (wasm profile) pruning.
+  const graph: ImportGraphReport = await timed(ctx, 'imports', () => analyzeImports(ctx.options, units, decisions, ctx.warnings));
+  if (graph.pruned.size) units = units.filter((u) => !(u.origin === 'stdlib' && graph.pruned.has(u.path)));
+
+  if (options.omittedHints) {
+    const omittedModules = decisions
+      .filter((d) => d.action === 'omit' && d.path.endsWith('.py') && d.rule && !d.rule.id.startsWith('structure/'))
+      .map((d) => ({ module: moduleName(d.path), rule: d.rule!.id, reason: d.rule!.reason }));
+    const hintUnits: Unit[] = renderOmittedHints(omittedModules).map((m) => ({
+      path: `<generated>/${m.path}`,
+      stem: m.path.replace(/\.py$/, ''),
+      module: moduleName(m.path),
+      source: new TextEncoder().encode(m.source),
+      origin: 'generated',
+    }));
+    const clash = hintUnits.find((h) => units.some((u) => u.stem === h.stem));
+    if (clash) throw new PackError('ERR_ADD', `--omitted-hints adds ${clash.stem}.py, which the bundle already has.`, 'Drop --omitted-hints or rename your module.');
+    await compileUnits(ctx, hintUnits);
+    checkCompileFailures(ctx, hintUnits);
+    units = [...units, ...hintUnits];
+  }
+
+  if (options.strict && ctx.warnings.length) {
+    throw new PackError('ERR_STRICT', `--strict: ${ctx.warnings.length} warning${ctx.warnings.length > 1 ? 's' : ''}:\n  ${ctx.warnings.map((w) => w.message).join('\n  ')}`, 'Fix the warnings, or drop --strict.', { details: ctx.warnings.map((w) => w.message) });
+  }
+
+  const zipBytes = await timed(ctx, 'zip', () => buildZip(zipEntries(ctx, units), options.sourceDateEpoch));
+  const prefixDir = path.join(options.out, options.prefix.replace(/^\/+/, ''));
+  const zipPath = path.join(prefixDir, 'lib', `python${options.versionNodot}.zip`);
+  const stdlibDir = path.join(prefixDir, 'lib', `python${options.version}`);
+  const osPy = fs.readFileSync(path.join(options.lib, 'os.py'));
+  const files: (OutputFile & { kind: PackOutput['kind'] })[] = [
+    { path: zipPath, data: zipBytes, kind: 'zip' },
+    { path: path.join(stdlibDir, 'os.py'), data: osPy, kind: 'os.py' },
+    { path: path.join(stdlibDir, 'lib-dynload', '.empty'), data: new Uint8Array(), kind: 'lib-dynload' },
+  ];
+  if (options.package !== false) {
+    const vfs = (p: string) => '/' + path.relative(options.out, p).split(path.sep).join('/');
+    const pkg = createPackage(files.map((f) => ({ path: vfs(f.path), data: f.data as Uint8Array })), { name: options.package, inlineMetadata: options.inlineMetadata });
+    files.push({ path: path.join(options.out, pkg.dataFileName), data: pkg.data, kind: 'package-data' });
+    files.push({ path: path.join(options.out, pkg.loaderFileName), data: pkg.loader, kind: 'package-loader' });
+    if (pkg.metadataFileName) files.push({ path: path.join(options.out, pkg.metadataFileName), data: pkg.metadata, kind: 'package-metadata' });
+  }
+  await timed(ctx, 'write', () => writeFilesAtomic(fs, files));
+
+  const kept: KeptModule[] = units.map((u) => ({
+    path: u.origin === 'stdlib' ? u.path : u.origin === 'sysconfigdata' ? path.basename(u.path) : u.path,
+    module: u.module,
+    entry: u.failed || options.sources === 'py' ? `${u.stem}.py` : `${u.stem}.pyc`,
+    size: (u.failed || options.sources === 'py' ? u.py!.size : u.pyc!.size) + (options.sources === 'both' && !u.failed ? u.py!.size : 0),
+    ...(u.failed ? { source: true } : {}),
+    origin: u.origin,
+    ...(graph.verdicts.get(u.module) ? { imports: graph.verdicts.get(u.module) } : {}),
+  }));
+  const omitted = toOmitted(decisions);
+  ctx.timings.total = Math.round(performance.now() - started);
+  return {
+    version: options.version,
+    target: options.target,
+    profile: options.profile,
+    kept,
+    omitted,
+    decisions,
+    outputs: files.map((f) => ({ path: f.path, kind: f.kind, bytes: typeof f.data === 'string' ? Buffer.byteLength(f.data) : f.data.length })),
+    warnings: ctx.warnings,
+    stats: {
+      modules: units.length,
+      omitted: omitted.length,
+      zipBytes: zipBytes.length,
+      cacheHits: 0,
+      cacheMisses: units.length,
+      timings: ctx.timings,
+    },
+  };
+}
+
+export interface ExplainResult {
+  version: string;
+  target: PackResult['target'];
+  profile: PackResult['profile'];
+  lib: string;
+  decisions: Decision[];
+  warnings: PackWarning[];
+}
+
+/** Decisions for every discovered path, import closure included; writes nothing. */
+export async function explain(input: PackOptions): Promise<ExplainResult> {
+  const { ctx, tree, decisions } = await decide(input);
+  const units = collectUnits(ctx, tree, decisions);
+  await compileUnits(ctx, units);
+  await analyzeImports(ctx.options, units, decisions, ctx.warnings);
+  return { version: ctx.options.version, target: ctx.options.target, profile: ctx.options.profile, lib: ctx.options.lib, decisions, warnings: ctx.warnings };
+}

@@ -1,0 +1,356 @@
+/**
+ * Stage 2: omit rules. `loadRules()` reads and validates rule files (JSON,
+ * data only); `applyRules()` is pure: paths + rules + build facts → one
+ * decision per path.
+ *
+ * Precedence, highest first (README "Rules"):
+ *   1. `--keep` globs          2. `--omit` globs
+ *   3. a rule's `keep` glob    4. a rule's `omit` glob (first rule in load order is cited)
+ *   5. kept by default
+ * Files that cannot be modules (data files; .py outside a package) are never
+ * candidates: they are omitted by the structural rules below whatever else matches.
+ */
+import picomatch from 'picomatch';
+import nodeFs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PackError } from './errors.js';
+import type { ModuleFact } from './build-facts.js';
+import type { Decision, PackFs, PackProfile, PackTarget, PackWarning, RuleRef } from './types.js';
+
+export interface RuleCondition {
+  /** Target platforms the rule applies to. */
+  platform?: ('emscripten' | 'wasi')[];
+  /** Targets the rule applies to. */
+  target?: PackTarget[];
+  /** Extension modules: the rule applies when any of them is unavailable. */
+  unavailable?: string[];
+}
+
+export interface Rule {
+  id: string;
+  reason: string;
+  /** File the rule came from (relative to the package for built-in rules). */
+  file: string;
+  profiles: PackProfile[];
+  when?: RuleCondition;
+  omit: string[];
+  keep: string[];
+  /** Patterns may match nothing without a warning (layout-dependent paths). */
+  optional?: boolean;
+}
+
+/** Directory of the built-in rules (works from src/ and dist/). */
+export const RULES_DIR = fileURLToPath(new URL('../rules/', import.meta.url));
+
+/** Built-in rule files, in load order. */
+export function builtinRuleFiles(fs: PackFs = nodeFs): string[] {
+  return fs
+    .readdirSync(RULES_DIR)
+    .filter((name) => String(name).endsWith('.json'))
+    .map((name) => path.join(RULES_DIR, String(name)))
+    .sort();
+}
+
+const PROFILES = ['cpython', 'wasm'];
+const PLATFORMS = ['emscripten', 'wasi'];
+const TARGETS = ['emscripten-browser', 'emscripten-node', 'wasi'];
+const RULE_KEYS = new Set(['id', 'reason', 'profiles', 'when', 'omit', 'keep', 'optional', '$comment', 'source']);
+const WHEN_KEYS = new Set(['platform', 'target', 'unavailable']);
+const FILE_KEYS = new Set(['$schema', '$comment', 'description', 'rules']);
+const ID_RE = /^[a-z0-9][a-z0-9._/-]*$/;
+
+/**
+ * Reads and validates rule files. Every problem of every file is collected and
+ * reported together in one ERR_RULE_INVALID.
+ */
+export function loadRules(files: string[], fs: PackFs = nodeFs, displayBase = RULES_DIR): Rule[] {
+  const problems: string[] = [];
+  const rules: Rule[] = [];
+  const seen = new Map<string, string>();
+  for (const file of files) {
+    const shown = file.startsWith(displayBase) ? 'rules/' + path.relative(displayBase, file).split(path.sep).join('/') : file;
+    let text: string;
+    try {
+      text = String(fs.readFileSync(file, 'utf8'));
+    } catch (error) {
+      problems.push(`${shown}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? error}).`);
+      continue;
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (error) {
+      problems.push(`${shown}: not valid JSON: ${(error as Error).message}.`);
+      continue;
+    }
+    const before = problems.length;
+    const parsed = validateRuleFile(data, shown, problems);
+    if (problems.length > before) continue;
+    for (const rule of parsed) {
+      const other = seen.get(rule.id);
+      if (other) problems.push(`${shown}: rule id "${rule.id}" is already defined in ${other}.`);
+      seen.set(rule.id, shown);
+      rules.push(rule);
+    }
+  }
+  if (problems.length) {
+    throw new PackError(
+      'ERR_RULE_INVALID',
+      problems.length === 1 ? `Invalid rule file: ${problems[0]}` : `Invalid rule files (${problems.length} problems):\n  ${problems.join('\n  ')}`,
+      'Fix the rule file; the format is in the README, section "Rules".',
+      { details: problems },
+    );
+  }
+  return rules;
+}
+
+function validateRuleFile(data: unknown, file: string, problems: string[]): Rule[] {
+  if (!isObject(data)) {
+    problems.push(`${file}: the top level must be an object with a "rules" array, got ${typeName(data)}.`);
+    return [];
+  }
+  for (const key of Object.keys(data)) if (!FILE_KEYS.has(key)) problems.push(`${file}: unknown top-level key "${key}".`);
+  if (!Array.isArray(data.rules)) {
+    problems.push(`${file}: "rules" must be an array, got ${typeName(data.rules)}.`);
+    return [];
+  }
+  const rules: Rule[] = [];
+  data.rules.forEach((raw: unknown, i: number) => {
+    const at = `${file}: "rules[${i}]`;
+    if (!isObject(raw)) {
+      problems.push(`${at}" must be an object, got ${typeName(raw)}.`);
+      return;
+    }
+    for (const key of Object.keys(raw)) if (!RULE_KEYS.has(key)) problems.push(`${at}.${key}" is not a rule field (allowed: id, reason, profiles, when, omit, keep).`);
+    if (typeof raw.id !== 'string' || !ID_RE.test(raw.id)) problems.push(`${at}.id" must be a lower-case id like "tests" or "ext-ssl", got ${JSON.stringify(raw.id)}.`);
+    if (typeof raw.reason !== 'string' || !raw.reason.trim()) problems.push(`${at}.reason" must be a non-empty string.`);
+    const omit = globList(raw.omit, `${at}.omit`, problems);
+    const keep = globList(raw.keep, `${at}.keep`, problems);
+    if (!omit.length && !keep.length) problems.push(`${at}" needs at least one glob in "omit" or "keep".`);
+    if (raw.optional !== undefined && typeof raw.optional !== 'boolean') problems.push(`${at}.optional" must be true or false, got ${JSON.stringify(raw.optional)}.`);
+    const profiles = enumList(raw.profiles, PROFILES, `${at}.profiles`, problems) as PackProfile[] | undefined;
+    let when: RuleCondition | undefined;
+    if (raw.when !== undefined) {
+      if (!isObject(raw.when)) problems.push(`${at}.when" must be an object, got ${typeName(raw.when)}.`);
+      else {
+        for (const key of Object.keys(raw.when)) if (!WHEN_KEYS.has(key)) problems.push(`${at}.when.${key}" is not a condition (allowed: platform, target, unavailable).`);
+        when = {
+          platform: enumList(raw.when.platform, PLATFORMS, `${at}.when.platform`, problems) as RuleCondition['platform'],
+          target: enumList(raw.when.target, TARGETS, `${at}.when.target`, problems) as RuleCondition['target'],
+          unavailable: stringList(raw.when.unavailable, `${at}.when.unavailable`, problems),
+        };
+      }
+    }
+    rules.push({
+      id: String(raw.id),
+      reason: String(raw.reason ?? ''),
+      file,
+      profiles: profiles ?? ['cpython', 'wasm'],
+      when,
+      omit,
+      keep,
+      ...(raw.optional ? { optional: true } : {}),
+    });
+  });
+  return rules;
+}
+
+function globList(value: unknown, at: string, problems: string[]): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    problems.push(`${at}" must be an array of glob strings, got ${typeName(value)}.`);
+    return [];
+  }
+  value.forEach((g, i) => {
+    if (typeof g !== 'string' || !g) problems.push(`${at}[${i}]" must be a glob string, got ${JSON.stringify(g)}.`);
+    else if (g.startsWith('/') || g.includes('\\') || g.split('/').includes('..')) problems.push(`${at}[${i}]" must be a POSIX glob relative to the stdlib, got ${JSON.stringify(g)}.`);
+  });
+  return value.filter((g): g is string => typeof g === 'string');
+}
+
+function stringList(value: unknown, at: string, problems: string[]): string[] | undefined {
+  if (value === undefined) return undefined;
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list) || list.some((v) => typeof v !== 'string' || !v)) {
+    problems.push(`${at}" must be a string or an array of strings, got ${JSON.stringify(value)}.`);
+    return undefined;
+  }
+  return list as string[];
+}
+
+function enumList(value: unknown, allowed: string[], at: string, problems: string[]): string[] | undefined {
+  const list = stringList(value, at, problems);
+  for (const v of list ?? []) if (!allowed.includes(v)) problems.push(`${at}" has ${JSON.stringify(v)}; allowed: ${allowed.join(', ')}.`);
+  return list;
+}
+
+function isObject(value: unknown): value is Record<string, any> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function typeName(value: unknown): string {
+  return Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+/** `dir/` means the directory and everything below it. */
+export function normalizeGlob(glob: string): string {
+  return glob.endsWith('/') ? `${glob}**` : glob;
+}
+
+export interface RuleContext {
+  profile: PackProfile;
+  target: PackTarget;
+  platform: 'emscripten' | 'wasi';
+  /** Extension-module facts by import name; a module absent here is unavailable. */
+  modules: Map<string, ModuleFact>;
+  /** Where the module facts came from (for evidence of absent modules). */
+  factsSource: string;
+  /** Evidence for the target platform. */
+  platformEvidence: string;
+  /** `--keep` / `--omit` globs. */
+  keep?: string[];
+  omit?: string[];
+  /** Package directories (from discover). */
+  packages: Set<string>;
+}
+
+export interface ApplyResult {
+  decisions: Decision[];
+  warnings: PackWarning[];
+}
+
+interface ActiveRule {
+  rule: Rule;
+  evidence: string[];
+  omit: [string, picomatch.Matcher][];
+  keep: [string, picomatch.Matcher][];
+}
+
+const STRUCTURE_FILE = '<structure>';
+export const STRUCTURE_RULES = {
+  dataFile: {
+    id: 'structure/data-file',
+    file: STRUCTURE_FILE,
+    pattern: '**/*.!(py)',
+    reason: 'Not Python source: the zip holds importable modules only (zipimport loads .py/.pyc).',
+  },
+  notAPackage: {
+    id: 'structure/not-a-package',
+    file: STRUCTURE_FILE,
+    pattern: '<dir without __init__.py>/**',
+    reason: 'Inside a directory that is not a package (no __init__.py), so no import can reach it.',
+  },
+} satisfies Record<string, RuleRef>;
+
+/** Is `file` (relative POSIX path) a module an import can reach? */
+export function isModuleCandidate(file: string, packages: Set<string>): 'module' | 'data-file' | 'not-a-package' {
+  if (!file.endsWith('.py')) return 'data-file';
+  const parts = file.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    if (!packages.has(parts.slice(0, i).join('/'))) return 'not-a-package';
+  }
+  return 'module';
+}
+
+/** Does the rule apply to this profile and build? Returns its evidence, or undefined. */
+export function ruleApplies(rule: Rule, ctx: RuleContext): string[] | undefined {
+  if (!rule.profiles.includes(ctx.profile)) return undefined;
+  const evidence: string[] = [];
+  const when = rule.when;
+  if (when?.platform) {
+    if (!when.platform.includes(ctx.platform)) return undefined;
+    evidence.push(ctx.platformEvidence);
+  }
+  if (when?.target) {
+    if (!when.target.includes(ctx.target)) return undefined;
+    evidence.push(`target ${ctx.target}`);
+  }
+  if (when?.unavailable) {
+    const missing = when.unavailable.filter((name) => !ctx.modules.get(name)?.available);
+    if (!missing.length) return undefined;
+    for (const name of missing) {
+      evidence.push(ctx.modules.get(name)?.evidence ?? `${name}: named by no build fact in ${ctx.factsSource}, so unavailable`);
+    }
+  }
+  return evidence;
+}
+
+const compile = (glob: string): [string, picomatch.Matcher] => [glob, picomatch(normalizeGlob(glob), { dot: true })];
+
+/** Decides every path. Pure. */
+export function applyRules(paths: string[], rules: Rule[], ctx: RuleContext): ApplyResult {
+  const active: ActiveRule[] = [];
+  for (const rule of rules) {
+    const evidence = ruleApplies(rule, ctx);
+    if (evidence) active.push({ rule, evidence, omit: rule.omit.map(compile), keep: rule.keep.map(compile) });
+  }
+  const cliKeep = (ctx.keep ?? []).map(compile);
+  const cliOmit = (ctx.omit ?? []).map(compile);
+  const used = new Set<string>();
+  const decisions: Decision[] = [];
+  for (const file of paths) {
+    const kind = isModuleCandidate(file, ctx.packages);
+    // Record pattern use even for non-candidates, so a glob naming a data file is not "unmatched".
+    const decision = decide(file, active, cliKeep, cliOmit, used);
+    if (kind === 'data-file') decisions.push({ path: file, action: 'omit', rule: STRUCTURE_RULES.dataFile });
+    else if (kind === 'not-a-package') decisions.push({ path: file, action: 'omit', rule: STRUCTURE_RULES.notAPackage });
+    else decisions.push(decision);
+  }
+  const warnings: PackWarning[] = [];
+  for (const a of active) {
+    if (a.rule.optional) continue;
+    for (const [glob] of [...a.omit, ...a.keep]) {
+      if (!used.has(`${a.rule.id}\0${glob}`)) {
+        warnings.push({ code: 'RULE_UNMATCHED', path: a.rule.file, message: `rule "${a.rule.id}" (${a.rule.file}): pattern "${glob}" matches nothing in this stdlib` });
+      }
+    }
+  }
+  for (const [source, list] of [['--keep', cliKeep], ['--omit', cliOmit]] as const) {
+    for (const [glob] of list) {
+      if (!used.has(`${source}\0${glob}`)) warnings.push({ code: 'RULE_UNMATCHED', message: `${source} "${glob}" matches nothing in this stdlib` });
+    }
+  }
+  return { decisions, warnings };
+}
+
+function decide(
+  file: string,
+  active: ActiveRule[],
+  cliKeep: [string, picomatch.Matcher][],
+  cliOmit: [string, picomatch.Matcher][],
+  used: Set<string>,
+): Decision {
+  const first = <T>(list: [string, picomatch.Matcher][], tag: string, make: (glob: string) => T): T | undefined => {
+    let found: T | undefined;
+    for (const [glob, match] of list) {
+      if (match(file)) {
+        used.add(`${tag}\0${glob}`);
+        found ??= make(glob);
+      }
+    }
+    return found;
+  };
+  const cli = (id: string, glob: string): RuleRef => ({
+    id,
+    file: '<command line>',
+    pattern: glob,
+    reason: id === 'cli-keep' ? `kept by --keep "${glob}"` : `omitted by --omit "${glob}"`,
+  });
+  const keepCli = first(cliKeep, '--keep', (g) => cli('cli-keep', g));
+  const omitCli = first(cliOmit, '--omit', (g) => cli('cli-omit', g));
+  let keepRule: RuleRef | undefined;
+  let omitRule: RuleRef | undefined;
+  for (const a of active) {
+    const ref = (glob: string): RuleRef => ({ id: a.rule.id, file: a.rule.file, pattern: glob, reason: a.rule.reason, evidence: a.evidence.length ? a.evidence : undefined });
+    const k = first(a.keep, a.rule.id, ref);
+    const o = first(a.omit, a.rule.id, ref);
+    keepRule ??= k;
+    omitRule ??= o;
+  }
+  if (keepCli) return { path: file, action: 'keep', rule: keepCli };
+  if (omitCli) return { path: file, action: 'omit', rule: omitCli };
+  if (keepRule) return { path: file, action: 'keep', rule: keepRule };
+  if (omitRule) return { path: file, action: 'omit', rule: omitRule };
+  return { path: file, action: 'keep' };
+}

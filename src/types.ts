@@ -1,0 +1,173 @@
+/**
+ * Public types of pywasm-assets. Every path in a result is POSIX and, unless
+ * the field says otherwise, relative to the stdlib root (`Lib/`).
+ */
+
+/** The runtime the bundle is for. */
+export type PackTarget = 'emscripten-browser' | 'emscripten-node' | 'wasi';
+/** `cpython` reproduces `Tools/wasm/wasm_assets.py` 3.11.2; `wasm` is ours. */
+export type PackProfile = 'cpython' | 'wasm';
+/** PEP 552 invalidation mode of the written pycs. */
+export type PackInvalidation = 'unchecked-hash' | 'checked-hash' | 'timestamp';
+/** What the zip holds for each module. */
+export type PackSources = 'pyc' | 'py' | 'both';
+export type PackCompression = 'deflate' | 'stored';
+
+/** Minimal node:fs surface the library uses; memfs' `fs` satisfies it. */
+export type PackFs = typeof import('node:fs');
+
+export interface PackOptions {
+  /** A CPython build root (reads `pybuilddir.txt`, the sysconfigdata, `Makefile`). */
+  builddir?: string;
+  /** A CPython source checkout; its `Lib/` is packed. */
+  srcdir?: string;
+  /** A stdlib directory: a source `Lib/` or an installed `lib/python3.X`. */
+  lib?: string;
+  /** The target's `_sysconfigdata_*.py`. */
+  sysconfigdata?: string;
+  /**
+   * The build interpreter: a CPython of the target's version.
+   * @default `PYTHON_FOR_BUILD` from the Makefile, else `python3`
+   */
+  buildPython?: string;
+  /** @default '/usr/local' */
+  prefix?: string;
+  /** @default from the sysconfigdata name (Emscripten → emscripten-browser) */
+  target?: PackTarget;
+  /** @default the build root with `builddir`, else `./dist` */
+  out?: string;
+  /** Extra modules or package directories placed at the zip root; never omitted. */
+  add?: string[];
+  /** @default 'wasm' */
+  profile?: PackProfile;
+  /** Extra rule files, applied after the profile's. */
+  rules?: string[];
+  /** Globs (relative to the stdlib) that are kept whatever the rules say. */
+  keep?: string[];
+  /** Globs (relative to the stdlib) that are omitted (unless `keep` matches). */
+  omit?: string[];
+  /** @default 0 */
+  optimize?: 0 | 1 | 2;
+  /** @default 'unchecked-hash' */
+  invalidation?: PackInvalidation;
+  /** Ship sources that fail to compile as `.py` instead of failing. @default false */
+  allowSyntaxErrors?: boolean;
+  /** @default 'deflate' */
+  compression?: PackCompression;
+  /** Deflate level 0-9. @default 9 */
+  level?: number;
+  /** @default 'pyc' */
+  sources?: PackSources;
+  /** Fail when any warning or import-closure violation is reported. @default false */
+  strict?: boolean;
+  /** Build-interpreter workers. @default os.availableParallelism() */
+  jobs?: number;
+  /** Use the content-addressed cache. @default true */
+  cache?: boolean;
+  /** @default 'node_modules/.cache/pywasm-assets' under the current directory */
+  cacheDir?: string;
+  /** file_packager package base name, or false for none. @default 'python' for emscripten-browser, else false */
+  package?: string | false;
+  /** Put the package metadata inside the loader. @default false */
+  inlineMetadata?: boolean;
+  /** Ship a sitecustomize that explains imports of omitted modules. @default false */
+  omittedHints?: boolean;
+  /** Fixed zip entry time (seconds since epoch). @default SOURCE_DATE_EPOCH, else 1980-01-01 */
+  sourceDateEpoch?: number;
+  /** File system used for reading inputs and writing outputs. @default node:fs */
+  fs?: PackFs;
+  /** Working directory for relative paths. @default process.cwd() */
+  cwd?: string;
+  /** Progress events (compile counts); the library never prints. */
+  onProgress?: (event: PackProgress) => void;
+}
+
+export interface PackProgress {
+  phase: 'discover' | 'rules' | 'compile' | 'compress' | 'write';
+  done: number;
+  total: number;
+}
+
+/** Where a decision came from. */
+export interface RuleRef {
+  /** Rule id, e.g. `tests` or `ext-ssl`. */
+  id: string;
+  /** File the rule was read from (relative to the package for built-in rules). */
+  file: string;
+  /** The glob that matched. */
+  pattern: string;
+  /** Human reason, from the rule. */
+  reason: string;
+  /** Why the rule's condition held, e.g. `MODULE__SSL_STATE = 'missing' in <file>`. */
+  evidence?: string[];
+}
+
+export interface Decision {
+  /** POSIX path relative to the stdlib root. */
+  path: string;
+  action: 'keep' | 'omit';
+  /** The rule that decided; absent for a file kept by default. */
+  rule?: RuleRef;
+  /** For omissions caused by the import closure: the import chain, e.g. ['xml.sax.saxutils', 'urllib.request']. */
+  chain?: string[];
+}
+
+export interface PackWarning {
+  code: string;
+  message: string;
+  path?: string;
+}
+
+export interface KeptModule {
+  /** Path relative to the stdlib root (or `<add>/...` for added files). */
+  path: string;
+  /** Dotted module name. */
+  module: string;
+  /** Name inside the zip. */
+  entry: string;
+  /** Bytes in the zip (uncompressed). */
+  size: number;
+  /** Stored as source because it failed to compile (with allowSyntaxErrors). */
+  source?: boolean;
+  /** Where it came from: the stdlib, `--add`, the target's sysconfigdata, or generated (`--omitted-hints`). */
+  origin: 'stdlib' | 'add' | 'sysconfigdata' | 'generated';
+  /** Import-graph verdict for this module (unconditional imports that cannot succeed). */
+  imports?: unknown;
+}
+
+export interface OmittedFile {
+  path: string;
+  rule: string;
+  reason: string;
+  evidence?: string[];
+  chain?: string[];
+}
+
+export interface PackOutput {
+  /** Absolute path on the file system. */
+  path: string;
+  kind: 'zip' | 'os.py' | 'lib-dynload' | 'package-data' | 'package-metadata' | 'package-loader';
+  bytes: number;
+}
+
+export interface PackResult {
+  version: string;
+  target: PackTarget;
+  profile: PackProfile;
+  kept: KeptModule[];
+  omitted: OmittedFile[];
+  decisions: Decision[];
+  outputs: PackOutput[];
+  warnings: PackWarning[];
+  stats: PackStats;
+}
+
+export interface PackStats {
+  modules: number;
+  omitted: number;
+  zipBytes: number;
+  cacheHits: number;
+  cacheMisses: number;
+  /** Milliseconds per phase. */
+  timings: Record<string, number>;
+}
