@@ -1,0 +1,147 @@
+// Tests of src/compile.ts: real python3 workers, the cache on memfs.
+// Cost: about 1 s on a 2-core machine.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { memfs } from 'memfs';
+import zlib from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openCache } from '../src/cache.js';
+import { compileModules, type CompileCompression, type CompiledModule } from '../src/compile.js';
+import { CompilerPool, probeInterpreter, type CompileItem, type CompileSettings, type InterpreterInfo } from '../src/python.js';
+import type { PackFs } from '../src/types.js';
+
+const PYTHON = process.env.PYWASM_TEST_PYTHON ?? 'python3';
+let infoPromise: Promise<InterpreterInfo> | undefined;
+const getInfo = () => (infoPromise ??= probeInterpreter(PYTHON));
+
+const SETTINGS: CompileSettings = { optimize: 0, invalidation: 'unchecked-hash' };
+const DEFLATE: CompileCompression = { method: 'deflate', level: 9 };
+
+/** Some real stdlib modules plus one that does not compile. */
+async function items(): Promise<CompileItem[]> {
+  const info = await getInfo();
+  const names = ['json/__init__.py', 'json/decoder.py', 'json/scanner.py', 'string.py', 'bisect.py', 'fnmatch.py'];
+  const real = names.map((name) => ({ path: name, filename: `/usr/local/lib/python311.zip/${name}`, source: readFileSync(join(info.stdlib!, name)) }));
+  return [...real, { path: 'broken.py', filename: '/usr/local/lib/python311.zip/broken.py', source: new TextEncoder().encode('def f(:\n') }];
+}
+
+function makeFs(): PackFs {
+  return memfs({}, '/').fs as unknown as PackFs;
+}
+
+async function run(fs: PackFs, list: CompileItem[], settings = SETTINGS, compression = DEFLATE, jobs = 1) {
+  const pool = await CompilerPool.start(await getInfo(), { jobs, lazy: true });
+  const cache = openCache({ dir: '/cache', fs });
+  const progress: number[] = [];
+  try {
+    const modules = await compileModules(pool, cache, list, settings, compression, { onProgress: (done, total) => progress.push(done / total) });
+    return { modules, cache, started: pool.size, progress };
+  } finally {
+    await pool.close();
+  }
+}
+
+const ok = (m: CompiledModule) => {
+  if (!m.ok) throw new Error(`not compiled: ${m.error.message}`);
+  return m;
+};
+const bytes = (m: CompiledModule) => Buffer.from(ok(m).compressed);
+
+// ---
+
+const cold = suite('compileModules: cold');
+
+cold('compiles, compresses and caches every module', async () => {
+  const list = await items();
+  const { modules, cache, progress } = await run(makeFs(), list);
+  assert.is(modules.length, list.length);
+  for (const m of modules.slice(0, -1)) {
+    const c = ok(m);
+    assert.is(c.cached, false);
+    assert.is(c.method, 8);
+    assert.ok(Buffer.from(zlib.inflateRawSync(c.compressed)).equals(Buffer.from(c.pyc)), 'inflates to the pyc');
+    assert.is(c.crc, zlib.crc32(c.pyc) >>> 0);
+    assert.is(Buffer.from(c.pyc).readUInt32LE(4), 0b01, 'unchecked-hash flags');
+  }
+  assert.equal(cache.stats.writes, list.length - 1);
+  assert.is(progress.at(-1), 1);
+});
+
+cold('a source that fails to compile is an error result, in its place, and never cached', async () => {
+  const list = await items();
+  const fs = makeFs();
+  const first = await run(fs, list);
+  const broken = first.modules.at(-1)!;
+  assert.is(broken.ok, false);
+  if (!broken.ok) assert.is(broken.error.line, 1);
+  const second = await run(fs, list);
+  assert.is(second.cache.stats.misses, 1);
+  assert.is(second.started, 1, 'workers start for the one miss');
+  assert.is(second.modules.at(-1)!.ok, false);
+});
+
+cold('STORED entries are the pyc itself', async () => {
+  const list = (await items()).slice(0, 2);
+  const { modules } = await run(makeFs(), list, SETTINGS, { method: 'stored', level: 0 });
+  for (const m of modules) {
+    const c = ok(m);
+    assert.is(c.method, 0);
+    assert.ok(Buffer.from(c.compressed).equals(Buffer.from(c.pyc)));
+  }
+});
+
+cold.run();
+
+// ---
+
+const warm = suite('compileModules: warm');
+
+warm('a warm run reads everything from the cache, byte-identical, without starting a worker', async () => {
+  const list = (await items()).slice(0, -1);
+  const fs = makeFs();
+  const first = await run(fs, list, SETTINGS, DEFLATE, 2);
+  const second = await run(fs, list);
+  assert.is(second.started, 0);
+  assert.equal(second.cache.stats.hits, list.length);
+  second.modules.forEach((m, i) => {
+    assert.is(ok(m).cached, true);
+    assert.ok(bytes(m).equals(bytes(first.modules[i])), list[i].path);
+    assert.equal(ok(m).imports, ok(first.modules[i]).imports);
+  });
+});
+
+warm('changing a setting or a file name misses', async () => {
+  const list = (await items()).slice(0, 2);
+  const fs = makeFs();
+  await run(fs, list);
+  assert.is((await run(fs, list, { ...SETTINGS, optimize: 1 })).cache.stats.hits, 0);
+  assert.is((await run(fs, list, { ...SETTINGS, invalidation: 'checked-hash' })).cache.stats.hits, 0);
+  assert.is((await run(fs, list, SETTINGS, { method: 'deflate', level: 6 })).cache.stats.hits, 0);
+  const renamed = list.map((it) => ({ ...it, filename: it.filename.replace('/usr/local', '/opt') }));
+  assert.is((await run(fs, renamed)).cache.stats.hits, 0);
+  assert.is((await run(fs, list)).cache.stats.hits, 2);
+});
+
+warm('a corrupted entry is recompiled, and the result is the same bytes', async () => {
+  const list = (await items()).slice(0, 3);
+  const fs = makeFs();
+  const first = await run(fs, list);
+  // Damage every cached file in a different way.
+  const files: string[] = [];
+  for (const sub of fs.readdirSync('/cache') as string[]) for (const f of fs.readdirSync(`/cache/${sub}`) as string[]) files.push(`/cache/${sub}/${f}`);
+  assert.is(files.length, 3);
+  const data = fs.readFileSync(files[0]) as Buffer;
+  fs.writeFileSync(files[0], data.subarray(0, data.length - 10));
+  const flipped = Buffer.from(fs.readFileSync(files[1]) as Buffer);
+  flipped[200] ^= 4;
+  fs.writeFileSync(files[1], flipped);
+  const second = await run(fs, list);
+  assert.is(second.cache.stats.corrupt, 2);
+  assert.is(second.cache.stats.hits, 1);
+  second.modules.forEach((m, i) => assert.ok(bytes(m).equals(bytes(first.modules[i])), list[i].path));
+  const third = await run(fs, list);
+  assert.is(third.cache.stats.hits, 3, 'the recompiled entries were written back');
+});
+
+warm.run();
