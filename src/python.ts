@@ -186,7 +186,7 @@ class Worker {
   inFlight = 0;
 
   constructor(private readonly executable: string, cwd: string | undefined) {
-    this.child = spawn(executable, ['-E', '-s', '-S', workerScript], {
+    this.child = spawn(executable, ['-E', '-s', '-S', '-B', workerScript], {
       cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,

@@ -1,6 +1,6 @@
 """Build-interpreter worker for pywasm-assets.
 
-Run as ``<python> -E -s -S worker.py``.  It reads requests from stdin and
+Run as ``<python> -E -s -S -B worker.py``.  It reads requests from stdin and
 writes responses to stdout, both framed the same way:
 
     4-byte big-endian header length | JSON header (UTF-8) | payload bytes
@@ -33,6 +33,10 @@ the number of workers.
 """
 
 import sys
+
+# Never write __pycache__/ next to this script (the package may be read-only,
+# and a pack writes nothing outside its outputs); -B says the same.
+sys.dont_write_bytecode = True
 
 if sys.version_info < (3, 8):  # pragma: no cover - answered by the TS side
     sys.stderr.write("pywasm-assets needs Python 3.8 or later\n")
