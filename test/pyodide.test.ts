@@ -1,18 +1,22 @@
 // Runtime proof in a real WASM CPython: Pyodide 0.25.1 (CPython 3.11.3 on
 // Emscripten) in Node. Each bundle is loaded once and shared by the suites that
 // need it (a load costs ~1.6 s, importing ~500 modules ~2.5 s on 2 cores).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { unzipSync, zipSync } from 'fflate';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { renderOmittedHints, type OmittedModule } from '../src/hints.js';
+import { pack, type PackOptions, type PackResult } from '../src/index.js';
 import {
   importAll,
   importOmitted,
   isSkipped,
   loadBundle,
+  moduleName,
+  outermostModules,
   pyodideStdlibZip,
   zipModules,
   type Bundle,
@@ -115,10 +119,15 @@ harness('imports every module of the zip and reports exactly the known failures'
 
 harness('reports modules the zip lacks as ModuleNotFoundError, and flags one that imports', async () => {
   const b = await withHints();
-  assert.equal(importOmitted(b.py, ['sqlite3', 'test.support', 'lzma']), []);
-  const wrong = importOmitted(b.py, ['json', 'pty']);
-  assert.equal(wrong.map((f) => `${f.module} ${f.type}`), ['json (imported)']);
-  assert.equal(importOmitted(b.py, ['encodings.mbcs']).map((f) => f.type), ['ImportError']);
+  assert.equal(importOmitted(b.py, ['lzma', 'sqlite3', 'test.support']), {
+    missing: ['lzma', 'sqlite3', 'test.support'],
+    frozen: [],
+    wrong: [],
+  });
+  const report = importOmitted(b.py, ['__hello__', 'encodings.mbcs', 'json', 'pty']);
+  assert.equal(report.missing, ['pty']);
+  assert.equal(report.frozen, ['__hello__']);
+  assert.equal(report.wrong.map((f) => `${f.module} ${f.type}`), ['encodings.mbcs ImportError', 'json (imported)']);
 });
 
 harness.run();
@@ -198,3 +207,222 @@ str(('sitecustomize' in sys.modules, '_pywasm_assets_hints' in sys.modules, note
 });
 
 hints.run();
+
+// --- Bundles made by pack() from the machine's CPython 3.11 stdlib with Pyodide's build facts.
+
+/** The machine's python3 stdlib, or undefined (the pack suites then skip and say why). */
+function machineStdlib(): string | undefined {
+  try {
+    const out = execFileSync('python3', ['-c', 'import sys, sysconfig; print(sys.version_info[:2] == (3, 11)); print(sysconfig.get_paths()["stdlib"])'], { encoding: 'utf8' });
+    const [is311, stdlib] = out.trim().split('\n');
+    return is311 === 'True' ? stdlib : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const stdlib = machineStdlib();
+const SKIP_PACK = stdlib ? '' : 'no python3.11 on PATH: the pack-in-Pyodide suites are skipped';
+
+/** Pyodide's bootstrap packages, extracted once from its zip for `add`. */
+let pyodideAdds: string[] | undefined;
+function pyodidePackages(): string[] {
+  if (pyodideAdds) return pyodideAdds;
+  const dir = join(tmp, 'pyodide-packages');
+  const files = unzipSync(readFileSync(pyodideStdlibZip), { filter: (f) => /^(_pyodide|pyodide)\//.test(f.name) });
+  for (const [name, data] of Object.entries(files)) {
+    if (name.endsWith('/')) continue;
+    const target = join(dir, name);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, data);
+  }
+  return (pyodideAdds = [join(dir, '_pyodide'), join(dir, 'pyodide')]);
+}
+
+interface Packed {
+  result: PackResult;
+  zip: string;
+  packMs: number;
+}
+const packs = new Map<string, Promise<Packed>>();
+function packed(name: string, options: Partial<PackOptions>): Promise<Packed> {
+  if (!packs.has(name)) {
+    packs.set(
+      name,
+      (async () => {
+        const builddir = join(tmp, `build-${name}`);
+        cpSync(fixture, builddir, { recursive: true });
+        const started = performance.now();
+        const result = await pack({
+          lib: stdlib,
+          builddir,
+          buildPython: 'python3',
+          add: pyodidePackages(),
+          out: join(tmp, `out-${name}`),
+          package: false,
+          prefix: '/',
+          cacheDir: join(tmp, 'pack-cache'),
+          ...options,
+        });
+        const zip = result.outputs.find((o) => o.kind === 'zip')!.path;
+        return { result, zip, packMs: Math.round(performance.now() - started) };
+      })(),
+    );
+  }
+  return packs.get(name)!;
+}
+// wasm: the default profile, pyc only, with the omitted-hints modules.
+const wasm = () => packed('wasm', { profile: 'wasm', omittedHints: true });
+// cpython: the reference's decisions, sources shipped too (tracebacks show code).
+const cpython = () => packed('cpython', { profile: 'cpython', sources: 'both' });
+
+/** Shipped stdlib modules (not the added packages or generated modules), minus IMPORT_SKIPS. */
+function shippedStdlib(result: PackResult): string[] {
+  return result.kept
+    .filter((k) => (k as { origin?: string }).origin === undefined || (k as { origin?: string }).origin === 'stdlib')
+    .map((k) => k.module)
+    .filter((m) => !isSkipped(m))
+    .sort();
+}
+
+/** Outermost dotted names of the omitted stdlib modules. */
+function omittedModules(result: PackResult): string[] {
+  return outermostModules(result.omitted.map((o) => moduleName(o.path)).filter((m): m is string => m !== undefined));
+}
+
+// CPython 3.11 freezes these into the interpreter: omitting their files cannot remove them.
+const FROZEN_TEST_MODULES = ['__hello__', '__phello__'];
+
+/** Modules the static import check says cannot import (warnings `IMPORT_UNAVAILABLE`). */
+function predictedFailures(result: PackResult): Map<string, string> {
+  const predicted = new Map<string, string>();
+  for (const w of result.warnings) {
+    if (w.code !== 'IMPORT_UNAVAILABLE') continue;
+    const module = (w as { module?: string }).module ?? (w.path ? moduleName(w.path) : undefined);
+    if (module) predicted.set(module, w.message);
+  }
+  return predicted;
+}
+
+function timing(label: string, p: Packed, b: Bundle, importMs: number, report: { ok: string[]; failed: unknown[] }, total: number) {
+  console.log(
+    `  ${label}: pack ${p.packMs} ms, load ${Math.round(b.loadMs)} ms, ${total} stdlib modules shipped, ` +
+      `${report.ok.length} import, ${report.failed.length} fail (${Math.round(importMs)} ms)`,
+  );
+}
+
+// ---
+const wasmSuite = suite('pack --profile wasm, in Pyodide');
+
+wasmSuite('every shipped stdlib module imports', async () => {
+  if (SKIP_PACK) return console.log(`  skipped: ${SKIP_PACK}`);
+  const p = await wasm();
+  const b = await bundle(p.zip);
+  const modules = shippedStdlib(p.result);
+  const started = performance.now();
+  const report = importAll(b.py, modules);
+  timing('wasm', p, b, performance.now() - started, report, modules.length);
+  assert.ok(modules.length > 350, `only ${modules.length} modules shipped`);
+  assert.equal(report.failed.map((f) => `${f.module}: ${f.type}: ${f.message.split('\n')[0]}`), []);
+});
+
+wasmSuite('every omitted stdlib module raises ModuleNotFoundError', async () => {
+  if (SKIP_PACK) return console.log(`  skipped: ${SKIP_PACK}`);
+  const p = await wasm();
+  const b = await bundle(p.zip);
+  const omitted = omittedModules(p.result);
+  const report = importOmitted(b.py, omitted);
+  console.log(`  wasm: ${omitted.length} outermost omitted modules, ${report.missing.length} not found, frozen: ${report.frozen.join(' ') || '-'}`);
+  assert.equal(report.wrong.map((f) => `${f.module}: ${f.type}: ${f.message.split('\n')[0]}`), []);
+  assert.ok(report.frozen.every((m) => FROZEN_TEST_MODULES.includes(m)), report.frozen.join(' '));
+  assert.ok(report.missing.length > 10);
+});
+
+wasmSuite('a traceback names the in-bundle path where Pyodide mounts the zip', async () => {
+  if (SKIP_PACK) return console.log(`  skipped: ${SKIP_PACK}`);
+  const b = await bundle((await wasm()).zip);
+  const out = JSON.parse(
+    run(
+      b,
+      `
+import json, json.decoder, sys, traceback
+try:
+    json.loads('{')
+except ValueError as exc:
+    frames = [(f.filename, f.line) for f in traceback.extract_tb(exc.__traceback__)]
+json.dumps({'path': sys.path, 'origin': json.decoder.__spec__.origin, 'frames': frames})`,
+    ),
+  ) as { path: string[]; origin: string; frames: [string, string][] };
+  assert.ok(out.path.includes('/lib/python311.zip'), out.path.join(' '));
+  assert.is(out.origin, '/lib/python311.zip/json/decoder.pyc');
+  assert.equal(out.frames.slice(1), [
+    ['/lib/python311.zip/json/__init__.py', ''],
+    ['/lib/python311.zip/json/decoder.py', ''],
+    ['/lib/python311.zip/json/decoder.py', ''],
+  ]);
+});
+
+wasmSuite('--omitted-hints: the note, find_spec and except ImportError in the packed bundle', async () => {
+  if (SKIP_PACK) return console.log(`  skipped: ${SKIP_PACK}`);
+  const p = await wasm();
+  const b = await bundle(p.zip);
+  const sqlite = p.result.omitted.find((o) => o.path === 'sqlite3/__init__.py');
+  assert.ok(sqlite, 'sqlite3 should be omitted (_sqlite3 is disabled in the fixture Makefile)');
+  const out = JSON.parse(
+    run(
+      b,
+      `
+import importlib.util, json
+try:
+    import sqlite3
+except ImportError as exc:
+    caught = [type(exc).__name__, getattr(exc, '__notes__', [])]
+json.dumps({'caught': caught, 'spec': importlib.util.find_spec('sqlite3')})`,
+    ),
+  );
+  assert.equal(out, {
+    caught: ['ModuleNotFoundError', [`pywasm-assets omitted 'sqlite3' from this bundle (rule ${sqlite.rule}: ${sqlite.reason})`]],
+    spec: null,
+  });
+});
+
+wasmSuite.run();
+
+// ---
+const cpythonSuite = suite('pack --profile cpython, in Pyodide');
+
+cpythonSuite('the static check predicted every runtime import failure', async () => {
+  if (SKIP_PACK) return console.log(`  skipped: ${SKIP_PACK}`);
+  const p = await cpython();
+  const b = await bundle(p.zip);
+  const modules = shippedStdlib(p.result);
+  const started = performance.now();
+  const report = importAll(b.py, modules);
+  timing('cpython', p, b, performance.now() - started, report, modules.length);
+  const predicted = predictedFailures(p.result);
+  const missed = report.failed.filter((f) => !predicted.has(f.module));
+  const failed = new Set(report.failed.map((f) => f.module));
+  const over = [...predicted].filter(([m]) => !failed.has(m));
+  console.log(`  cpython: static check predicts ${predicted.size} failures; runtime ${report.failed.length}; missed ${missed.length}; over-reported ${over.length}`);
+  for (const [m, why] of over) console.log(`    over-reported: ${m}: ${why}`);
+  assert.equal(missed.map((f) => `${f.module}: ${f.type}: ${f.message.split('\n')[0]}`), []);
+  assert.ok(report.failed.length > 0, 'the cpython profile is expected to ship modules that fail (REFERENCE.md §1)');
+});
+
+cpythonSuite('with sources both, a traceback shows the code line', async () => {
+  if (SKIP_PACK) return console.log(`  skipped: ${SKIP_PACK}`);
+  const b = await bundle((await cpython()).zip);
+  const text = run(
+    b,
+    `
+import json, traceback
+try:
+    json.loads('{')
+except ValueError as exc:
+    text = ''.join(traceback.format_exception(exc))
+text`,
+  );
+  assert.match(text, 'File "/lib/python311.zip/json/decoder.py", line');
+  assert.match(text, 'obj, end = self.scan_once(s, idx)');
+});
+
+cpythonSuite.run();

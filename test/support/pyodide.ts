@@ -81,7 +81,7 @@ export interface ImportFailure {
   /** Exception class name, e.g. 'ModuleNotFoundError'. */
   type: string;
   message: string;
-  /** For ImportError: the module that could not be found (`exc.name`). */
+  /** For ImportError: `exc.name`; for a ModuleNotFoundError, the module that could not be found. */
   name?: string;
 }
 
@@ -95,7 +95,7 @@ export interface ImportReport {
 // A module that failed is dropped from sys.modules by the import system, so a
 // later import retries it instead of seeing a half-initialised module.
 const IMPORT_ALL_PY = `
-import importlib, json, warnings
+import importlib, json, re, warnings
 def _pywasm_assets_import_all(names):
     ok, failed = [], []
     for name in names:
@@ -104,8 +104,13 @@ def _pywasm_assets_import_all(names):
                 warnings.simplefilter('ignore')
                 importlib.import_module(name)
         except BaseException as exc:
+            missing = getattr(exc, 'name', None)
+            if missing is None and isinstance(exc, ModuleNotFoundError):
+                # Pyodide rewrites stdlib ModuleNotFoundErrors without name=.
+                found = re.search(r"(?:No module named|The module) '([^']+)'", str(exc))
+                missing = found and found.group(1)
             failed.append({'module': name, 'type': type(exc).__name__, 'message': str(exc),
-                           'name': getattr(exc, 'name', None)})
+                           'name': missing})
         else:
             ok.append(name)
     return json.dumps({'ok': ok, 'failed': failed})
@@ -148,14 +153,48 @@ export function zipModules(zipPath: string): string[] {
   return [...names].sort();
 }
 
+export interface OmittedReport {
+  /** Raised ModuleNotFoundError, as an omitted module should. */
+  missing: string[];
+  /**
+   * Frozen into the interpreter (CPython 3.11 freezes `__hello__`, `__phello__`
+   * and the startup modules), so omitting the file cannot remove them.
+   */
+  frozen: string[];
+  /** Imported, or failed with another exception: the check fails on these. */
+  wrong: ImportFailure[];
+}
+
 /**
- * Imports every omitted module and returns those that did NOT raise
- * ModuleNotFoundError (an empty list is the pass condition).
+ * Imports every omitted module; each must raise ModuleNotFoundError. Give the
+ * outermost names only (`outermostModules`): an import of `xml.dom` fails on `xml`.
  */
-export function importOmitted(py: PyodideInterface, modules: string[]): ImportFailure[] {
-  const report = importAll(py, modules);
-  return [
-    ...report.ok.map((module) => ({ module, type: '(imported)', message: 'an omitted module imported' })),
-    ...report.failed.filter((f) => f.type !== 'ModuleNotFoundError'),
-  ];
+export function importOmitted(py: PyodideInterface, modules: string[]): OmittedReport {
+  const isFrozen = py.runPython('import _imp; _imp.is_frozen');
+  let frozen: string[];
+  try {
+    frozen = modules.filter((m) => isFrozen(m) === true);
+  } finally {
+    isFrozen.destroy();
+  }
+  const report = importAll(py, modules.filter((m) => !frozen.includes(m)));
+  return {
+    missing: report.failed.filter((f) => f.type === 'ModuleNotFoundError').map((f) => f.module),
+    frozen,
+    wrong: [
+      ...report.ok.map((module) => ({ module, type: '(imported)', message: 'an omitted module imported' })),
+      ...report.failed.filter((f) => f.type !== 'ModuleNotFoundError'),
+    ].sort((a, b) => (a.module < b.module ? -1 : 1)),
+  };
+}
+
+/** Drops every name whose parent package is also in `modules`; sorted, deduplicated. */
+export function outermostModules(modules: Iterable<string>): string[] {
+  const all = new Set(modules);
+  return [...all]
+    .filter((m) => {
+      for (let dot = m.indexOf('.'); dot > 0; dot = m.indexOf('.', dot + 1)) if (all.has(m.slice(0, dot))) return false;
+      return true;
+    })
+    .sort();
 }
