@@ -191,19 +191,22 @@ str([importlib.util.find_spec('sqlite3'), importlib.util.find_spec('test'), db])
   assert.is(out, '[None, None, None]');
 });
 
-hints('can be switched off with PYWASM_ASSETS_HINTS=0', async () => {
+hints('can be switched off with PYWASM_ASSETS_HINTS=0, and switched on by importing _pywasm_assets_hints', async () => {
   const b = await bundle(hintsZip ?? pyodideZipWithHints(), { PYWASM_ASSETS_HINTS: '0' });
   const out = run(
     b,
     `
-import sys
-try:
-    import sqlite3
-except ImportError as exc:
-    notes = getattr(exc, '__notes__', [])
-str(('sitecustomize' in sys.modules, '_pywasm_assets_hints' in sys.modules, notes))`,
+import json, sys
+def notes():
+    try:
+        import sqlite3
+    except ImportError as exc:
+        return getattr(exc, '__notes__', [])
+before = ['sitecustomize' in sys.modules, '_pywasm_assets_hints' in sys.modules, notes()]
+import _pywasm_assets_hints  # what an embedder without site/sitecustomize does
+json.dumps([before, len(notes())])`,
   );
-  assert.is(out, '(True, False, [])');
+  assert.equal(JSON.parse(out), [[true, false, []], 1]);
 });
 
 hints.run();
