@@ -1,0 +1,269 @@
+"""Import facts of one module, read from its AST (no import, no execution).
+
+Used by the build-interpreter worker: ``find_imports(ast.parse(source))``.
+Each record is a dict::
+
+    {"name": "urllib.request", "level": 0, "names": ["urlopen"],
+     "conditional": False, "line": 12}
+
+``name`` is the module as written (``""`` for ``from . import x``), ``level``
+the number of leading dots, ``names`` the imported names of ``from x import
+a, b`` (``["*"]`` for a star import, ``[]`` for ``import x``). One record per
+alias of ``import a, b``. A literal ``importlib.import_module('x')`` or
+``__import__('x')`` that is the whole value of a statement is recorded too,
+with ``"dynamic": True``.
+
+``conditional`` is False when importing the module runs the statement:
+module level, including plain ``if``/``with``/``for``/``try`` bodies and class
+bodies (they execute on import). It is True when the statement
+
+- is in a function body (runs only when called);
+- is guarded by a ``try`` whose handlers catch ImportError,
+  ModuleNotFoundError, Exception, BaseException or everything (the body, the
+  ``else`` and the handlers themselves);
+- is in any handler of a ``try`` (runs only on an exception);
+- is under a platform or capability test: an ``if`` whose test reads
+  ``sys.platform``, ``os.name``, ``sys.implementation``, ``sys.version_info``,
+  ``platform.system()``, ``hasattr(os|sys, ...)``, or a module-level flag set
+  from such a test or inside an import-guarding ``try`` (subprocess's
+  ``_mswindows``, ``_can_fork_exec``); both branches are conditional;
+- is in the body of ``if __name__ == '__main__'`` or ``if TYPE_CHECKING``
+  (their ``else`` runs on import, so it is not).
+
+Only statements are visited (expressions only in ``if`` tests), which keeps
+the whole 3.11 stdlib well under a second.
+"""
+
+import ast
+
+__all__ = ["find_imports"]
+
+# Exceptions whose handler makes the guarded imports optional.
+_GUARD_EXCEPTIONS = frozenset(
+    ("ImportError", "ModuleNotFoundError", "Exception", "BaseException")
+)
+# Attributes of these modules describe the platform (or the interpreter's
+# version/implementation): an `if` reading them is a platform test.
+_PLATFORM_MODULES = frozenset(("sys", "_sys", "os", "_os", "platform"))
+_PLATFORM_ATTRS = frozenset(
+    ("platform", "name", "implementation", "version_info", "system",
+     "getwindowsversion", "hexversion", "flags", "builtin_module_names")
+)
+_DYNAMIC_CALLS = frozenset(("import_module", "__import__"))
+_CALLEE = (ast.Name, ast.Attribute)
+
+_Import = ast.Import
+_ImportFrom = ast.ImportFrom
+_Func = (ast.FunctionDef, ast.AsyncFunctionDef)
+_Class = ast.ClassDef
+_If = ast.If
+_Try = (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
+_With = (ast.With, ast.AsyncWith)
+_Loop = (ast.For, ast.AsyncFor, ast.While)
+_Assign = (ast.Assign, ast.AnnAssign, ast.Expr)
+_Match = getattr(ast, "Match", None)
+
+
+def find_imports(tree):
+    """Return the import records of a module's AST (see the module doc)."""
+    out = []
+    _walk(tree.body, False, True, False, out, set())
+    out.sort(key=_line)  # _collect visits nested bodies out of order
+    return out
+
+
+def _line(record):
+    return record["line"]
+
+
+def _walk(body, conditional, top, guarded, out, flags):
+    """Visit a statement list.
+
+    conditional: statements here may not run on import.
+    top: module scope (flags are tracked only there).
+    guarded: inside a platform test or import-guarding try at module scope;
+      names bound here become flags.
+    """
+    for stmt in body:
+        kind = type(stmt)
+        if kind is _Import:
+            for alias in stmt.names:
+                out.append({"name": alias.name, "level": 0, "names": [],
+                            "conditional": conditional, "line": stmt.lineno})
+                if guarded:
+                    flags.add(alias.asname or alias.name.partition(".")[0])
+        elif kind is _ImportFrom:
+            out.append({"name": stmt.module or "", "level": stmt.level,
+                        "names": [a.name for a in stmt.names],
+                        "conditional": conditional, "line": stmt.lineno})
+            if guarded:
+                for alias in stmt.names:
+                    flags.add(alias.asname or alias.name)
+        elif kind in _Func:
+            _collect(stmt.body, out)
+        elif kind is _Class:
+            _walk(stmt.body, conditional, False, False, out, flags)
+        elif kind is _If:
+            test = _classify(stmt.test, flags)
+            if test == "platform":
+                _walk(stmt.body, True, top, top, out, flags)
+                _walk(stmt.orelse, True, top, top, out, flags)
+            elif test == "skip-body":
+                _walk(stmt.body, True, top, False, out, flags)
+                _walk(stmt.orelse, conditional, top, guarded, out, flags)
+            else:
+                _walk(stmt.body, conditional, top, guarded, out, flags)
+                _walk(stmt.orelse, conditional, top, guarded, out, flags)
+        elif kind in _Try:
+            guard = any(_catches_import_error(h.type) for h in stmt.handlers)
+            inner = conditional or guard
+            g = guarded or (top and guard)
+            _walk(stmt.body, inner, top, g, out, flags)
+            for handler in stmt.handlers:
+                _walk(handler.body, True, top, g, out, flags)
+            _walk(stmt.orelse, inner, top, g, out, flags)
+            _walk(stmt.finalbody, conditional, top, guarded, out, flags)
+        elif kind in _Assign:
+            value = stmt.value
+            if value is not None:
+                if type(value) is ast.Call and type(value.func) in _CALLEE:
+                    _dynamic(value, conditional, stmt.lineno, out)
+                if top and kind is not ast.Expr:
+                    if guarded or _classify(value, flags) == "platform":
+                        _bind(stmt, flags)
+        elif kind in _With:
+            _walk(stmt.body, conditional, top, guarded, out, flags)
+        elif kind in _Loop:
+            _walk(stmt.body, conditional, top, guarded, out, flags)
+            _walk(stmt.orelse, conditional, top, guarded, out, flags)
+        elif _Match is not None and kind is _Match:
+            for case in stmt.cases:
+                _walk(case.body, conditional, top, guarded, out, flags)
+
+
+# Statement (and handler/case) types that hold statement lists.
+_NESTED = {
+    ast.FunctionDef: ("body",), ast.AsyncFunctionDef: ("body",),
+    ast.ClassDef: ("body",), ast.If: ("body", "orelse"),
+    ast.For: ("body", "orelse"), ast.AsyncFor: ("body", "orelse"),
+    ast.While: ("body", "orelse"), ast.With: ("body",), ast.AsyncWith: ("body",),
+    ast.Try: ("body", "handlers", "orelse", "finalbody"),
+    ast.ExceptHandler: ("body",),
+}
+_IMPORT = ("<import>",)  # sentinels, compared by identity
+_IMPORT_FROM = ("<from>",)
+_NESTED[ast.Import] = _IMPORT
+_NESTED[ast.ImportFrom] = _IMPORT_FROM
+if hasattr(ast, "TryStar"):
+    _NESTED[ast.TryStar] = _NESTED[ast.Try]
+if _Match is not None:
+    _NESTED[_Match] = ("cases",)
+    _NESTED[ast.match_case] = ("body",)
+
+
+def _collect(body, out):
+    """Record every import under a function body: all are conditional.
+
+    Iterative and free of tests: function bodies are most of the stdlib's
+    statements, and nothing in them runs on import.
+    """
+    stack = [body]
+    pop = stack.pop
+    push = stack.append
+    get = _NESTED.get
+    while stack:
+        for stmt in pop():
+            fields = get(type(stmt))
+            if fields is None:
+                continue
+            if fields is _IMPORT:
+                for alias in stmt.names:
+                    out.append({"name": alias.name, "level": 0, "names": [],
+                                "conditional": True, "line": stmt.lineno})
+            elif fields is _IMPORT_FROM:
+                out.append({"name": stmt.module or "", "level": stmt.level,
+                            "names": [a.name for a in stmt.names],
+                            "conditional": True, "line": stmt.lineno})
+            else:
+                for field in fields:
+                    push(getattr(stmt, field))
+
+
+def _catches_import_error(node):
+    if node is None:  # bare `except:`
+        return True
+    if type(node) is ast.Tuple:
+        return any(_catches_import_error(e) for e in node.elts)
+    if type(node) is ast.Name:
+        return node.id in _GUARD_EXCEPTIONS
+    if type(node) is ast.Attribute:  # builtins.ImportError
+        return node.attr in _GUARD_EXCEPTIONS
+    return False
+
+
+def _classify(test, flags):
+    """'platform', 'skip-body' (__main__ / TYPE_CHECKING) or None."""
+    kind = type(test)
+    if kind is ast.Name and test.id == "TYPE_CHECKING":
+        return "skip-body"
+    if kind is ast.Attribute and test.attr == "TYPE_CHECKING":
+        return "skip-body"
+    if kind is ast.Compare and len(test.ops) == 1:
+        sides = (test.left, test.comparators[0])
+        if (any(type(s) is ast.Name and s.id == "__name__" for s in sides)
+                and any(type(s) is ast.Constant and s.value == "__main__"
+                        for s in sides)):
+            return "skip-body"
+    return "platform" if _platform(test, flags) else None
+
+
+def _platform(node, flags):
+    """Does the expression read the platform (or a flag derived from it)?
+
+    A hand-written walk over the node types a test is made of: ast.walk over
+    every module-level value would cost more than the rest of the scan.
+    """
+    t = type(node)
+    if t is ast.Attribute:
+        value = node.value
+        if type(value) is ast.Name:
+            return ((node.attr in _PLATFORM_ATTRS and value.id in _PLATFORM_MODULES)
+                    or value.id in flags)
+        return _platform(value, flags)  # sys.platform.startswith
+    if t is ast.Name:
+        return node.id in flags
+    if t is ast.Compare:
+        return (_platform(node.left, flags)
+                or any(_platform(c, flags) for c in node.comparators))
+    if t is ast.BoolOp:
+        return any(_platform(v, flags) for v in node.values)
+    if t is ast.UnaryOp:
+        return _platform(node.operand, flags)
+    if t is ast.Call:
+        f = node.func
+        args = node.args
+        if (type(f) is ast.Name and f.id == "hasattr" and args
+                and type(args[0]) is ast.Name and args[0].id in _PLATFORM_MODULES):
+            return True
+        return _platform(f, flags) or any(_platform(a, flags) for a in args)
+    return False
+
+
+def _bind(stmt, flags):
+    targets = stmt.targets if type(stmt) is ast.Assign else [stmt.target]
+    for target in targets:
+        for node in ast.walk(target):
+            if type(node) is ast.Name:
+                flags.add(node.id)
+
+
+def _dynamic(call, conditional, line, out):
+    f = call.func
+    name = f.attr if type(f) is ast.Attribute else getattr(f, "id", None)
+    if name not in _DYNAMIC_CALLS or not call.args:
+        return
+    arg = call.args[0]
+    if (type(arg) is ast.Constant and type(arg.value) is str and arg.value
+            and not arg.value.startswith(".")):  # relative: needs `package`
+        out.append({"name": arg.value, "level": 0, "names": [],
+                    "conditional": conditional, "line": line, "dynamic": True})
