@@ -102,6 +102,40 @@ function writeTree(dir: string, files: PackageFile[]): void {
   }
 }
 
+type Entry = { filename: string; start: number; end: number };
+
+/** Each file's bytes (base64) by VFS path: order-free, so packages of different versions compare. */
+function slices(files: Entry[], data: Uint8Array): Record<string, string> {
+  return Object.fromEntries(files.map((f) => [f.filename, Buffer.from(data.subarray(f.start, f.end)).toString('base64')]));
+}
+
+/**
+ * Runs Debian's file_packager 3.1.6 as `--preload <out>/usr/local@/usr/local --separate-metadata`
+ * in a scratch directory and returns its metadata and data.
+ */
+function debianPackage(out: string): { metadata: { files: Entry[]; remote_package_size: number; package_uuid?: string }; data: Uint8Array } {
+  const dir = freshDir('debian-file-packager');
+  const started = performance.now();
+  const ran = spawnSync(
+    'python3',
+    [DEBIAN_FILE_PACKAGER, 'deb.data', '--preload', `${out}/usr/local@/usr/local`, '--separate-metadata', '--js-output=deb.js'],
+    { cwd: dir, encoding: 'utf8', timeout: 60_000 },
+  );
+  timings['debian file_packager'] = (timings['debian file_packager'] ?? 0) + performance.now() - started;
+  assert.is(ran.status, 0, `Debian's file_packager failed: ${ran.stderr}`);
+  return {
+    metadata: JSON.parse(readFileSync(join(dir, 'deb.js.metadata'), 'utf8')),
+    data: readFileSync(join(dir, 'deb.data')),
+  };
+}
+
+/** What upstream file_packager 3.1.19+ writes as metadata for `--preload <src>@<dst>` (fixtures/emscripten/upstream-metadata.py). */
+function upstreamMetadata(src: string, dst: string): string {
+  const ran = spawnSync('python3', [join(fixtures, 'upstream-metadata.py'), src, dst], { encoding: 'utf8' });
+  assert.is(ran.status, 0, ran.stderr);
+  return ran.stdout;
+}
+
 function assertFailsFast(result: RunResult, fragments: string[]): void {
   const output = result.stdout + result.stderr;
   assert.not.ok(result.timedOut, `hung for ${TIMEOUT_MS} ms instead of failing:\n${output}`);
@@ -148,6 +182,13 @@ itPrejs('a real pack() bundle: the program reads the zip, os.py and .empty with 
   timings['node: pack() bundle'] = ran.ms;
   assert.is(ran.code, 0, ran.stderr);
   assert.equal(parseListing(ran.stdout), expectedListing(onDisk));
+
+  // The package pack() wrote is the one file_packager makes of <out>/usr/local@/usr/local.
+  const metadata = readFileSync(join(out, 'python.js.metadata'), 'utf8');
+  assert.is(metadata, upstreamMetadata(join(out, 'usr/local'), '/usr/local'));
+  const debian = debianPackage(out);
+  const ours = JSON.parse(metadata);
+  assert.equal(slices(ours.files, readFileSync(join(out, 'python.data'))), slices(debian.metadata.files, debian.data));
 });
 
 itPrejs('a tree with non-ASCII, astral, quote and backslash names arrives intact', async (context) => {
@@ -290,39 +331,23 @@ const upstream = suite('emscripten: the package against file_packager');
 const itUpstream = skipEmscripten ? upstream.skip : upstream;
 
 itUpstream("has the same files with the same bytes as Debian's file_packager 3.1.6", () => {
-  const dir = freshDir('debian');
-  const out = join(dir, 'out');
+  const out = freshDir('debian');
   writeTree(out, TREE);
-  const started = performance.now();
-  const ran = spawnSync(
-    'python3',
-    [DEBIAN_FILE_PACKAGER, 'deb.data', '--preload', `${out}/usr/local@/usr/local`, '--separate-metadata', '--js-output=deb.js'],
-    { cwd: dir, encoding: 'utf8', timeout: 60_000 },
-  );
-  timings['debian file_packager'] = performance.now() - started;
-  assert.is(ran.status, 0, ran.stderr);
-  const theirs = JSON.parse(readFileSync(join(dir, 'deb.js.metadata'), 'utf8'));
-  const theirData = readFileSync(join(dir, 'deb.data'));
+  const debian = debianPackage(out);
   // 3.1.6 differs by version, not by content: files in os.walk order (sorted since 3.1.19)
-  // and a random package_uuid (only with --use-preload-cache since 3.1.14).
-  assert.type(theirs.package_uuid, 'string');
-  assert.is(theirs.remote_package_size, SEPARATE.data.length);
-  const slices = (files: { filename: string; start: number; end: number }[], data: Uint8Array) =>
-    Object.fromEntries(files.map((f) => [f.filename, Buffer.from(data.subarray(f.start, f.end)).toString('base64')]));
+  // and a random package_uuid (written only with --use-preload-cache since 3.1.14).
+  assert.type(debian.metadata.package_uuid, 'string');
+  assert.is(debian.metadata.remote_package_size, SEPARATE.data.length);
   const ours = slices(SEPARATE.files, SEPARATE.data);
-  const debian = slices(theirs.files, theirData);
-  assert.equal(Object.keys(debian).sort(), Object.keys(ours).sort());
-  assert.equal(debian, ours);
+  const theirs = slices(debian.metadata.files, debian.data);
+  assert.equal(Object.keys(theirs).sort(), Object.keys(ours).sort());
+  assert.equal(theirs, ours);
 });
 
 itUpstream('writes metadata byte-identical to upstream 3.1.19+ (its algorithm run by python3)', () => {
   const dir = freshDir('upstream');
   writeTree(dir, TREE);
-  const ran = spawnSync('python3', [join(fixtures, 'upstream-metadata.py'), join(dir, 'usr/local'), '/usr/local'], {
-    encoding: 'utf8',
-  });
-  assert.is(ran.status, 0, ran.stderr);
-  assert.is(SEPARATE.metadata, ran.stdout);
+  assert.is(SEPARATE.metadata, upstreamMetadata(join(dir, 'usr/local'), '/usr/local'));
 });
 
 itUpstream('is deterministic: the tree read back from disk packs to identical bytes', () => {
