@@ -411,6 +411,16 @@ cpythonSuite('the static check predicted every runtime import failure', async ()
   assert.ok(report.failed.length > 0, 'the cpython profile is expected to ship modules that fail (REFERENCE.md §1)');
 });
 
+cpythonSuite('every omitted stdlib module raises ModuleNotFoundError', async () => {
+  if (SKIP_PACK) return console.log(`  skipped: ${SKIP_PACK}`);
+  const p = await cpython();
+  const report = importOmitted((await bundle(p.zip)).py, omittedModules(p.result));
+  assert.equal(report.wrong.map((f) => `${f.module}: ${f.type}: ${f.message.split('\n')[0]}`), []);
+  assert.ok(report.frozen.every((m) => FROZEN_TEST_MODULES.includes(m)), report.frozen.join(' '));
+  // The reference's Emscripten network omissions, among others.
+  for (const m of ['email', 'http', 'socketserver', 'urllib.request']) assert.ok(report.missing.includes(m), m);
+});
+
 cpythonSuite('with sources both, a traceback shows the code line', async () => {
   if (SKIP_PACK) return console.log(`  skipped: ${SKIP_PACK}`);
   const b = await bundle((await cpython()).zip);
