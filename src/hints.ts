@@ -32,9 +32,10 @@ const templateUrl = (name: string) => new URL(`./python/${name}`, import.meta.ur
 
 /**
  * Python source of the hint modules for `omitted`, sorted by path. The output is
- * deterministic: input order does not matter, and a module inside an omitted
+ * deterministic: input order does not matter; a module inside an omitted
  * package is dropped (an import of it fails on the package first, and the
- * hook looks names up parent by parent).
+ * hook looks names up parent by parent), and so is a name that is not a
+ * dotted identifier (e.g. `site-packages.pip`), which no import can spell.
  *
  * @example
  * renderOmittedHints([{ module: 'sqlite3', rule: 'ext-sqlite3', reason: '_sqlite3 is unavailable' }])
@@ -43,7 +44,7 @@ const templateUrl = (name: string) => new URL(`./python/${name}`, import.meta.ur
 export function renderOmittedHints(omitted: OmittedModule[]): RenderedModule[] {
   const byModule = new Map<string, OmittedModule>();
   for (const entry of [...omitted].sort(compareEntries)) {
-    if (!byModule.has(entry.module)) byModule.set(entry.module, entry);
+    if (isImportable(entry.module) && !byModule.has(entry.module)) byModule.set(entry.module, entry);
   }
   const outermost = [...byModule.values()].filter((entry) => !hasOmittedParent(entry.module, byModule));
 
@@ -73,6 +74,13 @@ function compareEntries(a: OmittedModule, b: OmittedModule): number {
     if (a[key] !== b[key]) return a[key] < b[key] ? -1 : 1;
   }
   return 0;
+}
+
+// A name no `import` statement can spell (`site-packages.pip`, a sysconfigdata
+// with `-` in its name) can never reach the hook: leave it out of the table.
+const IDENTIFIER = /^[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]*$/u;
+function isImportable(module: string): boolean {
+  return module.split('.').every((part) => IDENTIFIER.test(part));
 }
 
 function hasOmittedParent(module: string, omitted: Map<string, unknown>): boolean {

@@ -39,6 +39,16 @@ render('drops modules inside an omitted package and keeps one table line per mod
   assert.equal(table?.split('\n'), ['    "sqlite3": 2,', '    "urllib.request": 0,', '    "xml": 1,']);
 });
 
+render('leaves out names no import statement can spell', () => {
+  const [hints] = renderOmittedHints([
+    { module: 'site-packages.pip', rule: 'installed-layout', reason: 'not stdlib' },
+    { module: '_sysconfigdata__linux_x86_64-linux-gnu', rule: 'installed-layout', reason: 'not stdlib' },
+    { module: 'café', rule: 'r', reason: 'non-ASCII identifiers are fine' },
+  ]);
+  assert.match(hints.source, /^OMITTED = \{\n    "café": 0,\n\}$/m);
+  assert.match(hints.source, /^REASONS = \[\n    \("r", "non-ASCII identifiers are fine"\),\n\]$/m);
+});
+
 render('renders an empty table for no omissions', () => {
   const [hints] = renderOmittedHints([]);
   assert.match(hints.source, /^OMITTED = \{\}$/m);
