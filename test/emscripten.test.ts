@@ -294,14 +294,20 @@ browser.before(async (context) => {
   context.build = build;
 });
 
-async function loadPage(dir: string, build: Build) {
+async function loadPage(dir: string, build: Build, query = '') {
   installBuild(build, dir);
   writeFileSync(join(dir, 'index.html'), readFileSync(join(fixtures, 'index.html')));
   const server = await serveDir(dir);
   try {
-    const result = await dumpDom(server.url + 'index.html', 45_000);
+    const result = await dumpDom(server.url + 'index.html' + query, 45_000);
     assert.not.ok(result.timedOut, `chromium did not finish:\n${result.stderr.slice(-2000)}`);
-    return { ...result, requests: server.requests, status: elementText(result.dom, 'status'), out: elementText(result.dom, 'out') };
+    return {
+      ...result,
+      requests: server.requests,
+      status: elementText(result.dom, 'status'),
+      out: elementText(result.dom, 'out'),
+      xhr: elementText(result.dom, 'xhr'),
+    };
   } finally {
     await server.close();
   }
@@ -315,6 +321,18 @@ itBrowser('a page on localhost fetches .js.metadata and .data and the program re
   assert.is(page.status, 'exit 0', `status ${page.status}; output:\n${page.out}`);
   assert.equal(parseListing(page.out ?? ''), expectedListing(TREE));
   assert.ok(page.requests.includes('/python.js.metadata') && page.requests.includes('/python.data'), page.requests.join(' '));
+  assert.is(page.xhr, '', 'fetch() was used, not XMLHttpRequest');
+});
+
+itBrowser('without fetch(): XMLHttpRequest, with the metadata inlined in the loader', async (context) => {
+  const dir = freshDir('browser-xhr');
+  writePackage(dir, createPackage(TREE, { name: 'python', inlineMetadata: true }));
+  const page = await loadPage(dir, context.build!, '?xhr');
+  timings['chromium: xhr, inline'] = page.ms;
+  assert.is(page.status, 'exit 0', `status ${page.status}; output:\n${page.out}`);
+  assert.equal(parseListing(page.out ?? ''), expectedListing(TREE));
+  assert.not.ok(page.requests.includes('/python.js.metadata'), 'no metadata request with inline metadata');
+  assert.is(page.xhr, 'python.data', 'the loader fetched the data with XMLHttpRequest');
 });
 
 itBrowser('a missing .data (HTTP 404) ends in Module.onAbort with a clear message, not a hang', async (context) => {
