@@ -31,7 +31,9 @@ in its own modified importlib; this hook works on an unmodified CPython.
 
 Limitation: `from pkg import name`, where `pkg` is kept and only `pkg.name` was
 omitted, raises ImportError("cannot import name ...") from the interpreter after
-importlib swallowed the ModuleNotFoundError; that error carries no note.
+importlib swallowed the ModuleNotFoundError; that error carries no note. Raising
+a noted error from `_handle_fromlist` instead would change what
+`__import__('pkg', fromlist=['name'])` does (it returns `pkg`), so it is not done.
 
 The wrapper's code is compiled with importlib's own file name so CPython trims
 its frame from import tracebacks (Python/import.c remove_importlib_frames),
