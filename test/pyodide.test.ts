@@ -438,4 +438,10 @@ text`,
   assert.match(text, 'obj, end = self.scan_once(s, idx)');
 });
 
+// uvu runs every test file in one process: let the Pyodide instances (~100 MB each) be collected.
+cpythonSuite.after(() => {
+  bundles.clear();
+  packs.clear();
+});
+
 cpythonSuite.run();
