@@ -6,9 +6,18 @@
  * compressed on the main thread as soon as its batch is back, while the
  * workers go on compiling the next batches (compile and compression overlap).
  *
- * Deflate choice, measured on the 2-core benchmark machine over the pycs of
- * CPython 3.11.7's stdlib (test/bench/deflate.ts; rerun it to refresh):
- *   DEFLATE_NUMBERS
+ * Deflate choice: Node's native zlib, synchronously, on the main thread, one
+ * module per macrotask. Measured by `npm run bench` (its "micro" section) on
+ * the 2-core machine, over the 421 pycs (8.04 MiB) of CPython 3.11.7's stdlib
+ * with the default profile, level 9, median of 3 (2025-11-25, a loaded
+ * machine: load average 6-8, so absolute numbers are high):
+ *   node:zlib deflateRawSync         663 ms  3.282 MiB
+ *   fflate deflateSync              1636 ms  3.315 MiB  (pure JS: 2.5x slower, larger)
+ *   node:zlib async (libuv pool)    1305 ms  3.282 MiB  (per-call overhead, shares the cores)
+ *   worker_threads x2 + zlib         997 ms  3.282 MiB  (the cores are busy compiling anyway)
+ *   crc32 alone (node:zlib)            6 ms
+ * During a cold run both cores run Python workers; deflating on the main
+ * thread as results arrive overlaps it with compiling at no extra cost.
  */
 import { createHash } from 'node:crypto';
 import { compressEntry, type CompressedEntry } from './archive.js';

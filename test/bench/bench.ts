@@ -1,0 +1,253 @@
+// `npm run bench`: packs the machine's CPython stdlib cold and warm, several
+// runs each, and compares with a single-process Python baseline in the same
+// run (test/bench/baseline.py). Prints medians and writes .cache/bench.json.
+// Not a test: numbers depend on the machine (and on whatever else runs on it:
+// the load average is recorded next to them).
+//
+//   npm run bench -- [--runs N] [--no-full] [--no-micro]
+//
+// Each pack runs in its own process (test/bench/pack-once.mjs, on dist/) so
+// peak RSS is that run's: `rssNode` is the Node process (process.resourceUsage),
+// `rssMax` the largest process of the run (Node or a Python worker, from
+// /usr/bin/time's %M, which covers waited-for descendants).
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import zlib from 'node:zlib';
+import { deflateSync } from 'fflate';
+import { CompilerPool, probeInterpreter, type CompileItem } from '../../src/python.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(name);
+const RUNS = Number(argv[argv.indexOf('--runs') + 1]) || 3;
+const PYTHON = process.env.PYWASM_BENCH_PYTHON ?? 'python3';
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const round = (x: number, digits = 0) => Number(x.toFixed(digits));
+
+interface PackRun {
+  wallMs: number;
+  ms: number;
+  timings: Record<string, number>;
+  modules: number;
+  cacheHits: number;
+  cacheMisses: number;
+  zipBytes: number;
+  zipSha256: string;
+  kept: Array<{ path: string; origin?: string }>;
+  rssNodeMb: number;
+  rssMaxMb: number;
+}
+
+function run(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string; wallMs: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const wallMs = performance.now() - started;
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ').slice(0, 200)} exited ${code}:\n${stderr}`));
+      else resolve({ stdout, stderr, wallMs });
+    });
+  });
+}
+
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+async function packOnce(options: Record<string, unknown>): Promise<PackRun> {
+  const script = join(here, 'pack-once.mjs');
+  const args = [process.execPath, script, JSON.stringify(options)];
+  const { stdout, stderr, wallMs } = TIME ? await run(TIME, ['-f', 'maxrss=%M', ...args]) : await run(args[0], args.slice(1));
+  const lines = stdout.trim().split('\n');
+  const data = JSON.parse(lines[lines.length - 1]);
+  const rssMax = Number(/maxrss=(\d+)/.exec(stderr)?.[1] ?? data.maxRssKb);
+  return { ...data, wallMs, rssNodeMb: data.maxRssKb / 1024, rssMaxMb: rssMax / 1024 };
+}
+
+async function baselineOnce(lib: string, paths: string[], work: string): Promise<{ wallMs: number; ms: number; zipBytes: number }> {
+  const list = join(work, 'baseline-list.json');
+  writeFileSync(list, JSON.stringify(paths));
+  const out = join(work, 'baseline.zip');
+  const { stdout, wallMs } = await run(PYTHON, ['-E', '-s', '-B', join(here, 'baseline.py'), lib, list, out]);
+  const data = JSON.parse(stdout.trim());
+  return { wallMs, ms: data.ms, zipBytes: data.zip_bytes };
+}
+
+function summarize(runs: PackRun[]) {
+  const keys = [...new Set(runs.flatMap((r) => Object.keys(r.timings)))];
+  return {
+    runs: runs.length,
+    wallMs: round(median(runs.map((r) => r.wallMs))),
+    packMs: round(median(runs.map((r) => r.ms))),
+    phasesMs: Object.fromEntries(keys.map((k) => [k, round(median(runs.map((r) => r.timings[k] ?? 0)))])),
+    modules: runs[0].modules,
+    filesPerSecond: round(median(runs.map((r) => r.modules / (r.wallMs / 1000)))),
+    cacheHits: runs[0].cacheHits,
+    zipBytes: runs[0].zipBytes,
+    rssNodeMb: round(Math.max(...runs.map((r) => r.rssNodeMb)), 1),
+    rssMaxMb: round(Math.max(...runs.map((r) => r.rssMaxMb)), 1),
+  };
+}
+
+async function scenario(name: string, lib: string, extra: Record<string, unknown>, work: string) {
+  console.log(`\n== ${name} (${RUNS} runs each; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+  const base = { lib, buildPython: PYTHON, ...extra };
+  const cold: PackRun[] = [];
+  let cacheDir = '';
+  for (let i = 0; i < RUNS; i++) {
+    cacheDir = mkdtempSync(join(work, 'cache-'));
+    cold.push(await packOnce({ ...base, out: mkdtempSync(join(work, 'out-')), cacheDir }));
+    process.stdout.write(`  cold ${i + 1}: ${cold[i].wallMs.toFixed(0)} ms\n`);
+  }
+  const warm: PackRun[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    warm.push(await packOnce({ ...base, out: mkdtempSync(join(work, 'out-')), cacheDir }));
+    process.stdout.write(`  warm ${i + 1}: ${warm[i].wallMs.toFixed(0)} ms\n`);
+  }
+  const jobs1 = await packOnce({ ...base, out: mkdtempSync(join(work, 'out-')), cacheDir: mkdtempSync(join(work, 'cache-')), jobs: 1 });
+  process.stdout.write(`  cold --jobs 1: ${jobs1.wallMs.toFixed(0)} ms\n`);
+  const paths = cold[0].kept.filter((k) => (k.origin ?? 'stdlib') === 'stdlib' && k.path.endsWith('.py')).map((k) => k.path);
+  const baseline: Array<{ wallMs: number; ms: number; zipBytes: number }> = [];
+  for (let i = 0; i < RUNS; i++) {
+    baseline.push(await baselineOnce(lib, paths, work));
+    process.stdout.write(`  baseline ${i + 1}: ${baseline[i].wallMs.toFixed(0)} ms\n`);
+  }
+  const b = round(median(baseline.map((r) => r.wallMs)));
+  const c = summarize(cold);
+  const w = summarize(warm);
+  const identical = new Set([...cold, ...warm, jobs1].map((r) => r.zipSha256)).size === 1;
+  const result = {
+    cold: c,
+    warm: w,
+    coldJobs1: summarize([jobs1]),
+    baseline: { runs: RUNS, files: paths.length, wallMs: b, scriptMs: round(median(baseline.map((r) => r.ms))), zipBytes: baseline[0].zipBytes },
+    ratio: { cold: round(c.wallMs / b, 2), warm: round(w.wallMs / b, 2) },
+    identicalZips: identical,
+  };
+  console.log(`  cold   ${c.wallMs} ms  (pack ${c.packMs} ms, ${c.filesPerSecond} files/s, ${c.modules} modules)  phases ${JSON.stringify(c.phasesMs)}`);
+  console.log(`  warm   ${w.wallMs} ms  (pack ${w.packMs} ms, ${w.filesPerSecond} files/s, cache hits ${w.cacheHits})  phases ${JSON.stringify(w.phasesMs)}`);
+  console.log(`  jobs=1 ${result.coldJobs1.wallMs} ms cold`);
+  console.log(`  baseline (python3 + zipfile, 1 process) ${b} ms for ${paths.length} files, zip ${(result.baseline.zipBytes / 2 ** 20).toFixed(2)} MiB; ours ${(c.zipBytes / 2 ** 20).toFixed(2)} MiB`);
+  console.log(`  ratio cold ${result.ratio.cold}× (target ≤ 0.5), warm ${result.ratio.warm}× (target ≤ 0.15); peak RSS node ${Math.max(c.rssNodeMb, w.rssNodeMb)} MB, largest process ${Math.max(c.rssMaxMb, w.rssMaxMb)} MB (target ≤ 250)`);
+  console.log(`  byte-identical zips across cold, warm and --jobs 1: ${identical}`);
+  return result;
+}
+
+// --- micro: compile throughput by worker count, deflate implementations ---
+
+async function stdlibItems(lib: string, paths: string[]): Promise<CompileItem[]> {
+  return paths.map((p) => ({ path: p, filename: `/usr/local/lib/python311.zip/${p}`, source: readFileSync(join(lib, p)) }));
+}
+
+async function micro(lib: string, paths: string[]) {
+  console.log(`\n== micro: compile and deflate of ${paths.length} modules (load average ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+  const items = await stdlibItems(lib, paths);
+  const info = await probeInterpreter(PYTHON);
+  const compile: Record<string, number> = {};
+  let pycs: Uint8Array[] = [];
+  for (const imports of [true, false]) {
+    for (const jobs of [1, 2]) {
+      const times: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const pool = await CompilerPool.start(info, { jobs });
+        const t = performance.now();
+        const out = await pool.compile(items, { optimize: 0, invalidation: 'unchecked-hash', imports });
+        times.push(performance.now() - t);
+        await pool.close();
+        pycs = out.flatMap((o) => (o.ok ? [o.pyc] : []));
+      }
+      const ms = median(times);
+      compile[`jobs${jobs}${imports ? '' : '-noimports'}`] = round(ms);
+      console.log(`  compile ${imports ? 'with import scan' : 'no import scan  '} jobs=${jobs}: ${ms.toFixed(0)} ms (${round(items.length / (ms / 1000))} files/s)`);
+    }
+  }
+  const pycBytes = pycs.reduce((a, p) => a + p.length, 0);
+  const deflate: Record<string, { ms: number; bytes: number }> = {};
+  const measure = async (name: string, fn: () => Promise<number> | number) => {
+    const times: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const t = performance.now();
+      bytes = await fn();
+      times.push(performance.now() - t);
+    }
+    deflate[name] = { ms: round(median(times)), bytes };
+    console.log(`  deflate ${name.padEnd(30)} ${median(times).toFixed(0).padStart(5)} ms  ${(bytes / 2 ** 20).toFixed(3)} MiB (from ${(pycBytes / 2 ** 20).toFixed(2)} MiB)`);
+  };
+  await measure('node:zlib deflateRawSync L9', () => pycs.reduce((a, p) => a + zlib.deflateRawSync(p, { level: 9 }).length, 0));
+  await measure('fflate deflateSync L9', () => pycs.reduce((a, p) => a + deflateSync(p, { level: 9 }).length, 0));
+  await measure('node:zlib async (libuv pool) L9', async () => {
+    const sizes = await Promise.all(pycs.map((p) => new Promise<number>((res, rej) => zlib.deflateRaw(p, { level: 9 }, (e, b) => (e ? rej(e) : res(b.length))))));
+    return sizes.reduce((a, b) => a + b, 0);
+  });
+  await measure(`worker_threads x${availableParallelism()} zlib L9`, () => deflateInThreads(pycs, availableParallelism()));
+  await measure('crc32 (node:zlib) only', () => pycs.reduce((a, p) => a + (zlib.crc32(p) & 1), 0));
+  return { modules: items.length, pycBytes, compileMs: compile, deflate };
+}
+
+async function deflateInThreads(pycs: Uint8Array[], n: number): Promise<number> {
+  const code = `
+    const { parentPort } = require('node:worker_threads');
+    const zlib = require('node:zlib');
+    parentPort.on('message', (list) => {
+      let total = 0;
+      for (const p of list) total += zlib.deflateRawSync(p, { level: 9 }).length;
+      parentPort.postMessage(total);
+    });`;
+  const workers = Array.from({ length: n }, () => new Worker(code, { eval: true }));
+  try {
+    const shares = workers.map((_, i) => pycs.filter((__, k) => k % n === i));
+    const totals = await Promise.all(
+      workers.map((w, i) => new Promise<number>((res) => { w.once('message', res); w.postMessage(shares[i]); })),
+    );
+    return totals.reduce((a, b) => a + b, 0);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+// ---
+
+const lib = execFileSync(PYTHON, ['-E', '-c', 'import sysconfig;print(sysconfig.get_paths()["stdlib"])'], { encoding: 'utf8' }).trim();
+if (!existsSync(join(root, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does).');
+const work = mkdtempSync(join(tmpdir(), 'pywasm-bench-'));
+const report: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  node: process.version,
+  python: execFileSync(PYTHON, ['-E', '-c', 'import sys;print(sys.version.split()[0])'], { encoding: 'utf8' }).trim(),
+  cpus: availableParallelism(),
+  loadavgStart: loadavg(),
+  lib,
+};
+try {
+  const stdlib = await scenario('stdlib, default profile', lib, {}, work);
+  report.stdlib = stdlib;
+  if (!flag('--no-micro')) {
+    const first = await packOnce({ lib, buildPython: PYTHON, out: mkdtempSync(join(work, 'out-')), cache: false });
+    const paths = first.kept.filter((k) => (k.origin ?? 'stdlib') === 'stdlib' && k.path.endsWith('.py')).map((k) => k.path);
+    report.micro = await micro(lib, paths);
+  }
+  if (!flag('--no-full')) {
+    report.full = await scenario('full tree incl. tests (--keep "**" --allow-syntax-errors)', lib, { keep: ['**'], allowSyntaxErrors: true }, work);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+report.loadavgEnd = loadavg();
+mkdirSync(join(root, '.cache'), { recursive: true });
+writeFileSync(join(root, '.cache', 'bench.json'), JSON.stringify(report, null, 2) + '\n');
+console.log(`\nwrote .cache/bench.json (sha256 ${createHash('sha256').update(JSON.stringify(report)).digest('hex').slice(0, 12)})`);
