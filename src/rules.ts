@@ -293,9 +293,10 @@ export function applyRules(paths: string[], rules: Rule[], ctx: RuleContext): Ap
     const kind = isModuleCandidate(file, ctx.packages);
     // Record pattern use even for non-candidates, so a glob naming a data file is not "unmatched".
     const decision = decide(file, active, cliKeep, cliOmit, used);
-    if (kind === 'data-file') decisions.push({ path: file, action: 'omit', rule: STRUCTURE_RULES.dataFile });
-    else if (kind === 'not-a-package') decisions.push({ path: file, action: 'omit', rule: STRUCTURE_RULES.notAPackage });
-    else decisions.push(decision);
+    // A rule that omits a non-module says more than the structural reason.
+    if (kind === 'module' || decision.action === 'omit') decisions.push(decision);
+    else if (kind === 'data-file') decisions.push({ path: file, action: 'omit', rule: STRUCTURE_RULES.dataFile });
+    else decisions.push({ path: file, action: 'omit', rule: STRUCTURE_RULES.notAPackage });
   }
   const warnings: PackWarning[] = [];
   for (const a of active) {
