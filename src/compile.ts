@@ -9,7 +9,7 @@
  * Deflate choice: Node's native zlib, synchronously, on the main thread, one
  * module per macrotask. Measured by `npm run bench` (its "micro" section) on
  * the 2-core machine, over the 421 pycs (8.04 MiB) of CPython 3.11.7's stdlib
- * with the default profile, level 9, median of 3 (2025-11-25, a loaded
+ * with the default profile, level 9, median of 3 (2026-11-25, a loaded
  * machine: load average 6-8, so absolute numbers are high):
  *   node:zlib deflateRawSync         663 ms  3.282 MiB
  *   fflate deflateSync              1636 ms  3.315 MiB  (pure JS: 2.5x slower, larger)
@@ -48,6 +48,8 @@ export type CompiledModule =
       /** CRC-32 of the pyc. */
       crc: number;
       method: 0 | 8;
+      /** The same as archive.ts's CompressedEntry, ready for the zip. */
+      entry: CompressedEntry;
       imports: unknown[];
       /** Came from the cache. */
       cached: boolean;
@@ -57,6 +59,21 @@ export type CompiledModule =
 export interface CompileModulesOptions {
   /** Called as modules are done (cache hits count at once). */
   onProgress?: (done: number, total: number) => void;
+  /** Filled in with counts and times (ms) when given. */
+  stats?: Partial<CompileModulesStats>;
+}
+
+export interface CompileModulesStats {
+  hits: number;
+  misses: number;
+  /** Damaged cache entries found (recompiled). */
+  corrupt: number;
+  /** Hashing sources and reading the cache. */
+  cacheMs: number;
+  /** From the first miss sent to the workers to the last result compressed. */
+  compileMs: number;
+  /** Main-thread time spent deflating (overlaps compileMs). */
+  compressMs: number;
 }
 
 /** Parallel cache reads; more only queues in libuv's thread pool. */
@@ -87,6 +104,9 @@ export async function compileModules(
   const compressor = compression.compressor ?? `node-zlib ${process.versions.zlib}`;
   const info = pool.info;
   const wantImports = settings.imports ?? true;
+  const stats: CompileModulesStats = { hits: 0, misses: 0, corrupt: 0, cacheMs: 0, compileMs: 0, compressMs: 0 };
+  const corruptBefore = cache.stats.corrupt;
+  const t0 = performance.now();
   const keys = items.map((item) =>
     cacheKey({
       sourceHash: createHash('sha256').update(item.source).digest('hex'),
@@ -114,7 +134,8 @@ export async function compileModules(
       const i = next++;
       const hit = cache.enabled ? await cache.get(keys[i]) : undefined;
       if (hit) {
-        results[i] = { ok: true, ...hit, cached: true };
+        const entry: CompressedEntry = { data: hit.compressed, crc: hit.crc, method: hit.method, size: hit.pyc.byteLength };
+        results[i] = { ok: true, ...hit, entry, cached: true };
         done++;
       } else {
         misses.push(i);
@@ -123,16 +144,30 @@ export async function compileModules(
   };
   await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, items.length) }, reader));
   if (done > 0) options.onProgress?.(done, total);
-  if (misses.length === 0) return results;
+  stats.hits = done;
+  stats.misses = misses.length;
+  stats.cacheMs = performance.now() - t0;
+  const report = () => {
+    stats.corrupt = cache.stats.corrupt - corruptBefore;
+    if (options.stats) Object.assign(options.stats, stats);
+  };
+  if (misses.length === 0) {
+    report();
+    return results;
+  }
+  const t1 = performance.now();
 
   misses.sort((a, b) => a - b);
   const writes: Promise<void>[] = [];
   const finish = (k: number, outcome: CompileOutcome) => {
     const i = misses[k];
     if (outcome.ok) {
-      const entry = compress(outcome.pyc, compression.method, compression.level);
-      const value = { pyc: outcome.pyc, compressed: entry.data, crc: entry.crc >>> 0, method: entry.method, imports: outcome.imports };
-      results[i] = { ok: true, ...value, cached: false };
+      const tc = performance.now();
+      const made = compress(outcome.pyc, compression.method, compression.level);
+      stats.compressMs += performance.now() - tc;
+      const entry: CompressedEntry = { data: made.data, crc: made.crc >>> 0, method: made.method, size: outcome.pyc.byteLength };
+      const value = { pyc: outcome.pyc, compressed: entry.data, crc: entry.crc, method: entry.method, imports: outcome.imports };
+      results[i] = { ok: true, ...value, entry, cached: false };
       if (cache.enabled) writes.push(cache.put(keys[i], value));
     } else {
       results[i] = { ok: false, error: outcome.error, imports: outcome.imports, cached: false };
@@ -162,6 +197,8 @@ export async function compileModules(
     },
   );
   while (draining) await draining;
+  stats.compileMs = performance.now() - t1;
   await Promise.all(writes);
+  report();
   return results;
 }

@@ -7,7 +7,7 @@ import zlib from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCache } from '../src/cache.js';
-import { compileModules, type CompileCompression, type CompiledModule } from '../src/compile.js';
+import { compileModules, type CompileCompression, type CompiledModule, type CompileModulesStats } from '../src/compile.js';
 import { CompilerPool, probeInterpreter, type CompileItem, type CompileSettings, type InterpreterInfo } from '../src/python.js';
 import type { PackFs } from '../src/types.js';
 
@@ -34,9 +34,10 @@ async function run(fs: PackFs, list: CompileItem[], settings = SETTINGS, compres
   const pool = await CompilerPool.start(await getInfo(), { jobs, lazy: true });
   const cache = openCache({ dir: '/cache', fs });
   const progress: number[] = [];
+  const stats: Partial<CompileModulesStats> = {};
   try {
-    const modules = await compileModules(pool, cache, list, settings, compression, { onProgress: (done, total) => progress.push(done / total) });
-    return { modules, cache, started: pool.size, progress };
+    const modules = await compileModules(pool, cache, list, settings, compression, { onProgress: (done, total) => progress.push(done / total), stats });
+    return { modules, cache, started: pool.size, progress, stats };
   } finally {
     await pool.close();
   }
@@ -54,14 +55,17 @@ const cold = suite('compileModules: cold');
 
 cold('compiles, compresses and caches every module', async () => {
   const list = await items();
-  const { modules, cache, progress } = await run(makeFs(), list);
+  const { modules, cache, progress, stats } = await run(makeFs(), list);
   assert.is(modules.length, list.length);
+  assert.equal([stats.hits, stats.misses, stats.corrupt], [0, list.length, 0]);
+  assert.ok(stats.compressMs! > 0 && stats.compileMs! >= stats.compressMs!);
   for (const m of modules.slice(0, -1)) {
     const c = ok(m);
     assert.is(c.cached, false);
     assert.is(c.method, 8);
     assert.ok(Buffer.from(zlib.inflateRawSync(c.compressed)).equals(Buffer.from(c.pyc)), 'inflates to the pyc');
     assert.is(c.crc, zlib.crc32(c.pyc) >>> 0);
+    assert.equal([c.entry.data, c.entry.crc, c.entry.method, c.entry.size], [c.compressed, c.crc, 8, c.pyc.length]);
     assert.is(Buffer.from(c.pyc).readUInt32LE(4), 0b01, 'unchecked-hash flags');
   }
   assert.equal(cache.stats.writes, list.length - 1);
@@ -104,6 +108,7 @@ warm('a warm run reads everything from the cache, byte-identical, without starti
   const second = await run(fs, list);
   assert.is(second.started, 0);
   assert.equal(second.cache.stats.hits, list.length);
+  assert.equal([second.stats.hits, second.stats.misses, second.stats.compileMs], [list.length, 0, 0]);
   second.modules.forEach((m, i) => {
     assert.is(ok(m).cached, true);
     assert.ok(bytes(m).equals(bytes(first.modules[i])), list[i].path);
