@@ -239,6 +239,8 @@ def _platform(node, flags):
         return any(_platform(v, flags) for v in node.values)
     if t is ast.UnaryOp:
         return _platform(node.operand, flags)
+    if t is ast.Subscript:  # sys.platform[:4] == "java"
+        return _platform(node.value, flags)
     if t is ast.Call:
         f = node.func
         args = node.args
