@@ -1,0 +1,108 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { isInside, writeFilesAtomic } from '../src/fs-util.js';
+import type { PackFs } from '../src/types.js';
+import { listFiles, makeFs, throwsPackError } from './helpers.js';
+
+const OUT = '/py/out';
+
+/** `fs` with one method that throws `code` on its `nth` call (1-based) and works otherwise. */
+function failingOn(fs: PackFs, method: 'writeFileSync' | 'renameSync', nth: number, code = 'ENOSPC'): PackFs {
+  let calls = 0;
+  return new Proxy(fs, {
+    get(target, key) {
+      const value = Reflect.get(target, key);
+      if (typeof value !== 'function') return value;
+      if (key !== method) return value.bind(target);
+      return (...args: unknown[]) => {
+        if (++calls === nth) throw Object.assign(new Error(`${code}: injected failure, ${method} '${args[0]}'`), { code, path: String(args[0]) });
+        return value.apply(target, args);
+      };
+    },
+  });
+}
+
+// ---
+const write = suite('writeFilesAtomic');
+
+write('writes every file, creating the directories, from strings and bytes', () => {
+  const fs = makeFs({});
+  writeFilesAtomic(fs, [
+    { path: `${OUT}/usr/local/lib/python311.zip`, data: new Uint8Array([80, 75, 5, 6]) },
+    { path: `${OUT}/usr/local/lib/python3.11/os.py`, data: '# os\n' },
+    { path: `${OUT}/usr/local/lib/python3.11/lib-dynload/.empty`, data: '' },
+  ]);
+  assert.equal(listFiles(fs, OUT), ['usr/local/lib/python3.11/lib-dynload/.empty', 'usr/local/lib/python3.11/os.py', 'usr/local/lib/python311.zip']);
+  assert.equal([...fs.readFileSync(`${OUT}/usr/local/lib/python311.zip`)], [80, 75, 5, 6]);
+  assert.is(fs.readFileSync(`${OUT}/usr/local/lib/python3.11/os.py`, 'utf8'), '# os\n');
+});
+
+write('replaces existing files and leaves no temporary file behind', () => {
+  const fs = makeFs({ [`${OUT}/a.txt`]: 'old', [`${OUT}/keep.txt`]: 'untouched' });
+  writeFilesAtomic(fs, [{ path: `${OUT}/a.txt`, data: 'new' }]);
+  assert.equal(listFiles(fs, OUT), ['a.txt', 'keep.txt']);
+  assert.is(fs.readFileSync(`${OUT}/a.txt`, 'utf8'), 'new');
+});
+
+write('does nothing for an empty list', () => {
+  const fs = makeFs({ [`${OUT}/x`]: '1' });
+  writeFilesAtomic(fs, []);
+  assert.equal(listFiles(fs, OUT), ['x']);
+});
+
+write('leaves no output and no temporary file when the second write fails, and reports ERR_WRITE', () => {
+  const memory = makeFs({ [`${OUT}/before.txt`]: 'before' });
+  const fs = failingOn(memory, 'writeFileSync', 2);
+  const error = throwsPackError(
+    () => writeFilesAtomic(fs, [{ path: `${OUT}/a/one.txt`, data: '1' }, { path: `${OUT}/b/two.txt`, data: '2' }, { path: `${OUT}/three.txt`, data: '3' }]),
+    'ERR_WRITE',
+    `${OUT}/b/two.txt`,
+    'ENOSPC',
+  );
+  assert.ok(error.hint);
+  assert.is((error.cause as NodeJS.ErrnoException).code, 'ENOSPC');
+  assert.equal(listFiles(memory, OUT), ['before.txt']);
+});
+
+write('keeps the previous version of every file when a write fails', () => {
+  const memory = makeFs({ [`${OUT}/one.txt`]: 'old one', [`${OUT}/two.txt`]: 'old two' });
+  const fs = failingOn(memory, 'writeFileSync', 2);
+  throwsPackError(() => writeFilesAtomic(fs, [{ path: `${OUT}/one.txt`, data: 'new one' }, { path: `${OUT}/two.txt`, data: 'new two' }]), 'ERR_WRITE');
+  assert.equal(listFiles(memory, OUT), ['one.txt', 'two.txt']);
+  assert.equal([memory.readFileSync(`${OUT}/one.txt`, 'utf8'), memory.readFileSync(`${OUT}/two.txt`, 'utf8')], ['old one', 'old two']);
+});
+
+write('leaves no output and no temporary file when the second rename fails (e.g. EISDIR)', () => {
+  const memory = makeFs({});
+  const fs = failingOn(memory, 'renameSync', 2, 'EISDIR');
+  throwsPackError(() => writeFilesAtomic(fs, [{ path: `${OUT}/one.txt`, data: '1' }, { path: `${OUT}/two.txt`, data: '2' }]), 'ERR_WRITE', 'EISDIR');
+  assert.equal(listFiles(memory, OUT), [], 'outputs must appear complete or not at all');
+});
+
+write.run();
+
+// ---
+const inside = suite('isInside');
+
+const INSIDE: [string, string, boolean][] = [
+  ['/a/b', '/a/b', true],
+  ['/a/b/', '/a/b', true],
+  ['/a/b/c', '/a/b', true],
+  ['/a/b/c/d.py', '/a/b', true],
+  ['/a/b/../b/c', '/a/b', true],
+  ['/a/bc', '/a/b', false],
+  ['/a', '/a/b', false],
+  ['/x/b', '/a/b', false],
+  ['/a/b/../c', '/a/b', false],
+  ['/', '/a', false],
+  ['/a/b/..c', '/a/b', true],
+  ['/a/b/...', '/a/b', true],
+];
+
+for (const [child, parent, expected] of INSIDE) {
+  inside(`says ${child} is ${expected ? '' : 'not '}inside ${parent}`, () => {
+    assert.is(isInside(child, parent), expected);
+  });
+}
+
+inside.run();
