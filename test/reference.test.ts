@@ -5,8 +5,8 @@
 //
 // Needs .cache/cpython-3.11.2 (bash test/support/fetch-cpython.sh, ~5 s cold) and python3.11.
 // Without them the suites are skipped with a message, except under CI, where that fails.
-// Cost: ~3 s per reference run when not cached (2 fixtures + 1 for the cache test; reruns
-// hit .cache/reference/), plus one pack() per fixture (~5 s each). ~20 s from cold.
+// Cost: ~3 s per reference run when not cached (3 fixtures + 1 for the cache test; reruns
+// hit .cache/reference/), plus one pack() per fixture (~5 s each). ~30 s from cold, ~15 s warm.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -123,6 +123,22 @@ if (missing) {
     }
   });
 
+  Reference('keeps the networking modules when the platform is WASI', async () => {
+    const fx = copyFixture('wasi-3.11');
+    try {
+      const ref = await runReferenceDetailed({ srcdir: cpythonSrcdir, builddir: fx.dir });
+      assert.is(ref.platform, 'wasi-wasm32');
+      assert.is(ref.entries[0], '_sysconfigdata__wasi_wasm32-wasi.pyc');
+      for (const e of ['email/__init__.pyc', 'http/client.pyc', 'urllib/request.pyc', 'socketserver.pyc']) {
+        assert.ok(ref.entries.includes(e), `reference should ship ${e} for WASI`);
+      }
+      // Empty MODDISABLED_NAMES; _sqlite3 is 'missing' in this sysconfigdata.
+      assert.not.ok(ref.entries.includes('sqlite3/__init__.pyc'));
+    } finally {
+      fx.done();
+    }
+  });
+
   Reference('caches its result per input hash, and a changed input misses the cache', async () => {
     // The first call is answered from the cache the first test filled (same content, other
     // path: the key hashes contents, not paths); the second one must be.
@@ -157,7 +173,7 @@ Reference.run();
 const Acceptance = suite("pack({ profile: 'cpython' }): same zip entries as wasm_assets.py 3.11.2");
 
 if (!missing) {
-  for (const fixture of ['emscripten-3.11', 'emscripten-3.11-reduced']) {
+  for (const fixture of ['emscripten-3.11', 'emscripten-3.11-reduced', 'wasi-3.11']) {
     Acceptance(`writes the reference's entries in the reference's order (${fixture})`, async () => {
       // Imported here so the reference suites above still run while src/ is incomplete.
       const { pack } = (await import('../src/index.js')) as typeof import('../src/index.js');
