@@ -125,7 +125,11 @@ const BAD: { name: string; files: Record<string, unknown>; expect: (string | Reg
   { name: 'an upper-case id', files: { 'bad.json': { rules: [{ id: 'Tests', reason: 'r', omit: ['a'] }] } }, expect: ['"rules[0].id"', 'got "Tests"'] },
   { name: 'an empty reason', files: { 'bad.json': { rules: [{ id: 'x', reason: ' ', omit: ['a'] }] } }, expect: ['"rules[0].reason" must be a non-empty string'] },
   { name: 'omit given as a string', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: 'test/', keep: ['a'] }] } }, expect: ['"rules[0].omit" must be an array of glob strings, got string "test/"'] },
-  { name: 'a glob that is a number', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: ['a', 42] }] } }, expect: ['rules/bad.json: "rules[0].omit[1]" must be a glob string, got 42'] },
+  {
+    name: 'a glob that is a number in the third rule',
+    files: { 'bad.json': { rules: [{ id: 'a', reason: 'r', omit: ['a'] }, { id: 'b', reason: 'r', omit: ['b'] }, { id: 'x', reason: 'r', omit: [42, 'a'] }] } },
+    expect: ['rules/bad.json: "rules[2].omit[0]" must be a glob string, got 42'],
+  },
   { name: 'an empty glob', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', keep: [''] }] } }, expect: ['"rules[0].keep[0]" must be a glob string, got ""'] },
   { name: 'an absolute glob', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: ['/etc/passwd'] }] } }, expect: ['"rules[0].omit[0]" must be a POSIX glob relative to the stdlib, got "/etc/passwd"'] },
   { name: 'a glob with ..', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: ['json/../../x.py'] }] } }, expect: ['"rules[0].omit[0]" must be a POSIX glob relative to the stdlib'] },
