@@ -1,0 +1,603 @@
+/**
+ * Bad input (issue 2, "Acceptance"): one test per error. Each asserts the
+ * PackError's code and the key fragments of its message (what failed, which
+ * file, what to do) and that the output directory holds nothing afterwards,
+ * neither a partial output nor a temporary file. A few also go through the
+ * CLI's main() for the non-zero exit.
+ *
+ * The trees are tiny real directories because the real python3 runs (cost:
+ * ~0.1-0.3 s per pack() call, ~6 s for the whole file).
+ */
+import { spawnSync } from 'node:child_process';
+import nodeFs from 'node:fs';
+import path from 'node:path';
+import { unzipSync } from 'fflate';
+import { suite, type Test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { main } from '../src/cli.js';
+import { PackError } from '../src/errors.js';
+import { pack } from '../src/index.js';
+import type { PackFs, PackOptions } from '../src/types.js';
+import { bootstrapExternal, captureIO, filesUnder, HAS_PYTHON3, makeTmp, PYTHON3, rmTmp, SMALL_LIB, writeTree } from './fixtures/errors/support.js';
+
+const PY = PYTHON3 ?? 'python3';
+
+if (!HAS_PYTHON3) console.log('errors.test.ts: python3 (3.8+) is not runnable here; the tests that need a build interpreter are skipped.');
+
+/** The suite, or its skipping twin when there is no python3. */
+function pySuite(name: string): Test {
+  const s = suite(name);
+  if (HAS_PYTHON3) return s;
+  const skipping = ((title: string, fn: any) => s.skip(title, fn)) as unknown as Test;
+  Object.assign(skipping, { run: () => s.run(), skip: s.skip, before: s.before, after: s.after, only: s.skip });
+  return skipping;
+}
+
+/** Options for a fast run over a small tree: no package, no cache, one worker. */
+function options(dir: string, extra: PackOptions = {}): PackOptions {
+  return { lib: path.join(dir, 'Lib'), out: path.join(dir, 'out'), buildPython: PY, profile: 'wasm', package: false, cache: false, jobs: 1, ...extra };
+}
+
+/** CLI arguments for the same fast run; `extra` flags replace the defaults of the same name. */
+function packArgv(opts: PackOptions, ...extra: string[]): string[] {
+  const flags = new Map<string, string | undefined>([
+    ['--lib', opts.lib],
+    ['--out', opts.out],
+    ['--build-python', PY],
+    ['--package', 'false'],
+    ['--no-cache', undefined],
+    ['--jobs', '1'],
+  ]);
+  for (let i = 0; i < extra.length; i++) {
+    const next = extra[i + 1];
+    flags.set(extra[i], next !== undefined && !next.startsWith('--') ? extra[++i] : undefined);
+  }
+  return ['pack', ...[...flags].flatMap(([flag, value]) => (value === undefined ? [flag] : [flag, value]))];
+}
+
+/** Runs pack() and returns the PackError it must throw. */
+async function packError(opts: PackOptions): Promise<PackError> {
+  try {
+    await pack(opts);
+  } catch (error) {
+    if (error instanceof PackError) return error;
+    throw error;
+  }
+  assert.unreachable('pack() resolved; a PackError was expected');
+  throw new Error('unreachable');
+}
+
+/** The output directory was never created: no partial output, no temporary file. */
+function assertNoOutput(out: string): void {
+  assert.equal(filesUnder(out), [], `files left in ${out}`);
+  assert.not.ok(nodeFs.existsSync(out), `${out} was created`);
+}
+
+/** main() with a captured io. */
+async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const c = captureIO();
+  const code = await main(argv, c.io);
+  return { code, stdout: c.out(), stderr: c.err() };
+}
+
+/** Runs `fn` in a fresh temporary directory, removed afterwards. */
+function inTmp(fn: (dir: string) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const dir = makeTmp();
+    try {
+      await fn(dir);
+    } finally {
+      rmTmp(dir);
+    }
+  };
+}
+
+// ---
+const libNotFound = pySuite('ERR_LIB_NOT_FOUND: missing stdlib directory');
+
+libNotFound('names the missing directory and how it was chosen, and says which flag to pass', inTmp(async (dir) => {
+  const opts = options(dir);
+  const err = await packError(opts);
+  assert.is(err.code, 'ERR_LIB_NOT_FOUND');
+  assert.ok(err.message.includes(`No stdlib directory at ${opts.lib}`), err.message);
+  assert.ok(err.message.includes('--lib'), err.message);
+  assert.ok(err.hint?.includes('--lib <cpython>/Lib'), err.hint);
+  assertNoOutput(opts.out!);
+}));
+
+libNotFound('with --srcdir, names <srcdir>/Lib', inTmp(async (dir) => {
+  const srcdir = path.join(dir, 'cpython');
+  nodeFs.mkdirSync(srcdir);
+  const err = await packError(options(dir, { lib: undefined, srcdir }));
+  assert.is(err.code, 'ERR_LIB_NOT_FOUND');
+  assert.ok(err.message.includes(`${path.join(srcdir, 'Lib')} (from --srcdir)`), err.message);
+}));
+
+libNotFound('the CLI exits 1 and prints the code, the message and the hint', inTmp(async (dir) => {
+  const opts = options(dir);
+  const r = await cli(packArgv(opts));
+  assert.is(r.code, 1);
+  assert.ok(r.stderr.startsWith(`error ERR_LIB_NOT_FOUND: No stdlib directory at ${opts.lib}`), r.stderr);
+  assert.ok(r.stderr.includes('  hint: Pass --lib'), r.stderr);
+  assert.is(r.stdout, '');
+  assertNoOutput(opts.out!);
+}));
+
+libNotFound.run();
+
+// ---
+const libEmpty = pySuite('ERR_LIB_EMPTY: empty stdlib directory');
+
+libEmpty('names the directory and says what a stdlib holds', inTmp(async (dir) => {
+  const opts = options(dir);
+  nodeFs.mkdirSync(opts.lib!);
+  const err = await packError(opts);
+  assert.is(err.code, 'ERR_LIB_EMPTY');
+  assert.ok(err.message.includes(opts.lib!), err.message);
+  assert.ok(err.message.includes('holds no files'), err.message);
+  assert.ok(err.hint?.includes('os.py'), err.hint);
+  assertNoOutput(opts.out!);
+}));
+
+libEmpty('a directory holding only __pycache__ leftovers counts as empty', inTmp(async (dir) => {
+  const opts = options(dir);
+  writeTree(opts.lib!, { '__pycache__/os.cpython-311.pyc': 'x' });
+  const err = await packError(opts);
+  assert.is(err.code, 'ERR_LIB_EMPTY');
+  assertNoOutput(opts.out!);
+}));
+
+libEmpty.run();
+
+// ---
+const noOsPy = pySuite('ERR_NO_OS_PY: a directory without os.py');
+
+noOsPy('names the directory and os.py, and says to point --lib at a stdlib', inTmp(async (dir) => {
+  const opts = options(dir);
+  writeTree(opts.lib!, { 'json/__init__.py': '', 'abc.py': '' });
+  const err = await packError(opts);
+  assert.is(err.code, 'ERR_NO_OS_PY');
+  assert.ok(err.message.startsWith(`${opts.lib} has no os.py`), err.message);
+  assert.ok(err.hint?.includes('--lib'), err.hint);
+  assertNoOutput(opts.out!);
+}));
+
+noOsPy('the CLI exits 1', inTmp(async (dir) => {
+  const opts = options(dir);
+  writeTree(opts.lib!, { 'abc.py': '' });
+  const r = await cli(packArgv(opts));
+  assert.is(r.code, 1);
+  assert.ok(r.stderr.startsWith('error ERR_NO_OS_PY: '), r.stderr);
+  assertNoOutput(opts.out!);
+}));
+
+noOsPy.run();
+
+// ---
+const pythonNotFound = suite('ERR_PYTHON_NOT_FOUND: build interpreter not found');
+
+pythonNotFound('names the executable and says to pass --build-python', inTmp(async (dir) => {
+  const opts = options(dir, { buildPython: '/nonexistent/python3' });
+  writeTree(opts.lib!, SMALL_LIB);
+  const err = await packError(opts);
+  assert.is(err.code, 'ERR_PYTHON_NOT_FOUND');
+  assert.ok(err.message.includes('"/nonexistent/python3" was not found'), err.message);
+  assert.ok(err.hint?.includes('--build-python'), err.hint);
+  assertNoOutput(opts.out!);
+}));
+
+pythonNotFound('the CLI exits 1', inTmp(async (dir) => {
+  const opts = options(dir);
+  writeTree(opts.lib!, SMALL_LIB);
+  const r = await cli(packArgv(opts, '--build-python', '/nonexistent/python3'));
+  assert.is(r.code, 1);
+  assert.ok(r.stderr.startsWith('error ERR_PYTHON_NOT_FOUND: '), r.stderr);
+  assertNoOutput(opts.out!);
+}));
+
+pythonNotFound.run();
+
+// ---
+const pythonVersion = pySuite('ERR_PYTHON_VERSION: build interpreter of another Python version');
+
+/** python3's own magic number, so the positive control matches whatever python3 is. */
+function python3Magic(): number {
+  const run = spawnSync(PY, ['-c', "import importlib.util; print(int.from_bytes(importlib.util.MAGIC_NUMBER[:2], 'little'))"], { encoding: 'utf8' });
+  return Number(run.stdout.trim());
+}
+
+pythonVersion('a Lib/ of 3.10 (magic 3439) names 3.10, both magic numbers, the interpreter and the stdlib', inTmp(async (dir) => {
+  const opts = options(dir);
+  writeTree(opts.lib!, { ...SMALL_LIB, 'importlib/__init__.py': '', 'importlib/_bootstrap_external.py': bootstrapExternal(3439) });
+  const err = await packError(opts);
+  assert.is(err.code, 'ERR_PYTHON_VERSION');
+  assert.ok(err.message.includes('magic 3439 = Python 3.10'), err.message);
+  assert.ok(err.message.includes(`magic ${python3Magic()}`), err.message);
+  assert.ok(err.message.includes(`${PY} (`), err.message);
+  assert.ok(err.message.includes(opts.lib!), err.message);
+  assert.ok(err.message.includes('would not load'), err.message);
+  assert.ok(err.hint?.includes('--build-python <path to python3.10>'), err.hint);
+  assertNoOutput(opts.out!);
+}));
+
+pythonVersion('the same tree stating python3\'s own magic number packs (the check is not always on)', inTmp(async (dir) => {
+  const opts = options(dir);
+  writeTree(opts.lib!, { ...SMALL_LIB, 'importlib/__init__.py': '', 'importlib/_bootstrap_external.py': bootstrapExternal(python3Magic()) });
+  const result = await pack(opts);
+  assert.ok(result.kept.some((k) => k.path === 'importlib/_bootstrap_external.py'));
+}));
+
+pythonVersion('the CLI exits 1', inTmp(async (dir) => {
+  const opts = options(dir);
+  writeTree(opts.lib!, { ...SMALL_LIB, 'importlib/__init__.py': '', 'importlib/_bootstrap_external.py': bootstrapExternal(3439) });
+  const r = await cli(packArgv(opts));
+  assert.is(r.code, 1);
+  assert.ok(r.stderr.startsWith('error ERR_PYTHON_VERSION: '), r.stderr);
+  assert.ok(r.stderr.includes('hint: pass --build-python <path to python3.10>'), r.stderr);
+  assertNoOutput(opts.out!);
+}));
+
+pythonVersion.run();
+
+// ---
+const ruleInvalid = pySuite('ERR_RULE_INVALID: malformed rule file (rules: [file])');
+
+ruleInvalid('a JSON syntax error names the file and the position', inTmp(async (dir) => {
+  const file = path.join(dir, 'my-rules.json');
+  nodeFs.writeFileSync(file, '{ "rules": [ { "id": "x", } ] }\n');
+  const opts = options(dir, { rules: [file] });
+  writeTree(opts.lib!, SMALL_LIB);
+  const err = await packError(opts);
+  assert.is(err.code, 'ERR_RULE_INVALID');
+  assert.ok(err.message.includes(`${file}: not valid JSON`), err.message);
+  assert.match(err.message, /position \d+|line \d+/);
+  assert.ok(err.hint?.includes('README'), err.hint);
+  assertNoOutput(opts.out!);
+}));
+
+ruleInvalid('a bad field names the file and the JSON path of the field', inTmp(async (dir) => {
+  const file = path.join(dir, 'my-rules.json');
+  nodeFs.writeFileSync(file, JSON.stringify({ rules: [{ id: 'mine', reason: 'r', omit: ['json/', 42] }] }));
+  const opts = options(dir, { rules: [file] });
+  writeTree(opts.lib!, SMALL_LIB);
+  const err = await packError(opts);
+  assert.is(err.code, 'ERR_RULE_INVALID');
+  assert.ok(err.message.includes(`${file}: "rules[0].omit[1]" must be a glob string, got 42.`), err.message);
+  assertNoOutput(opts.out!);
+}));
+
+ruleInvalid('every problem of every file is reported together', inTmp(async (dir) => {
+  const a = path.join(dir, 'a.json');
+  const b = path.join(dir, 'b.json');
+  nodeFs.writeFileSync(a, '[1, 2');
+  nodeFs.writeFileSync(b, JSON.stringify({ rules: [{ id: 'Bad Id', reason: '', omit: [] }] }));
+  const opts = options(dir, { rules: [a, b] });
+  writeTree(opts.lib!, SMALL_LIB);
+  const err = await packError(opts);
+  assert.is(err.code, 'ERR_RULE_INVALID');
+  const details = err.details ?? [];
+  assert.ok(details.some((d) => d.startsWith(`${a}: not valid JSON`)), details.join('\n'));
+  assert.ok(details.some((d) => d.startsWith(`${b}: "rules[0].id"`)), details.join('\n'));
+  assert.ok(details.some((d) => d.startsWith(`${b}: "rules[0].reason"`)), details.join('\n'));
+  for (const d of details) assert.ok(err.message.includes(d), `message lacks ${d}`);
+  assertNoOutput(opts.out!);
+}));
+
+ruleInvalid('the CLI exits 1 (--rules)', inTmp(async (dir) => {
+  const file = path.join(dir, 'my-rules.json');
+  nodeFs.writeFileSync(file, '{');
+  const opts = options(dir);
+  writeTree(opts.lib!, SMALL_LIB);
+  const r = await cli(packArgv(opts, '--rules', file));
+  assert.is(r.code, 1);
+  assert.ok(r.stderr.startsWith(`error ERR_RULE_INVALID: Invalid rule file: ${file}: not valid JSON`), r.stderr);
+  assertNoOutput(opts.out!);
+}));
+
+ruleInvalid.run();
+
+// ---
+/** A --builddir fixture: Makefile, pybuilddir.txt, build/lib.x/<sysconfigdata>. */
+function buildRoot(dir: string, sysconfigdata: string, makefile = 'VERSION=3.11\nMODDISABLED_NAMES=_ctypes\n'): { builddir: string; sysconfigdataPath: string } {
+  const builddir = path.join(dir, 'builddir');
+  const name = '_sysconfigdata__emscripten_wasm32-emscripten.py';
+  writeTree(builddir, {
+    Makefile: makefile,
+    'pybuilddir.txt': 'build/lib.x\n',
+    [`build/lib.x/${name}`]: sysconfigdata,
+  });
+  return { builddir, sysconfigdataPath: path.join(builddir, 'build', 'lib.x', name) };
+}
+
+const moduleState = suite('ERR_MODULE_STATE: unknown MODULE_*_STATE in the sysconfigdata');
+
+moduleState('names the variable, its value and the sysconfigdata file, and lists the known states', inTmp(async (dir) => {
+  const { builddir, sysconfigdataPath } = buildRoot(dir, "build_time_vars = {'MACHDEP': 'emscripten',\n 'MODULE__SSL_STATE': 'missing',\n 'MODULE_ZLIB_STATE': 'maybe'}\n");
+  const opts = options(dir, { builddir });
+  writeTree(opts.lib!, SMALL_LIB);
+  const before = filesUnder(builddir);
+  const err = await packError(opts);
+  assert.is(err.code, 'ERR_MODULE_STATE');
+  assert.ok(err.message.includes('MODULE_ZLIB_STATE'), err.message);
+  assert.ok(err.message.includes('"maybe"'), err.message);
+  assert.ok(err.message.includes(sysconfigdataPath), err.message);
+  assert.ok(err.message.includes('yes, disabled, missing, n/a'), err.message);
+  assert.ok(err.hint, 'has a hint');
+  assertNoOutput(opts.out!);
+  assert.equal(filesUnder(builddir), before, 'the build root is unchanged');
+}));
+
+moduleState('a non-string state is an error too', inTmp(async (dir) => {
+  const { builddir } = buildRoot(dir, "build_time_vars = {'MODULE__SSL_STATE': 1}\n");
+  const opts = options(dir, { builddir });
+  writeTree(opts.lib!, SMALL_LIB);
+  const err = await packError(opts);
+  assert.is(err.code, 'ERR_MODULE_STATE');
+  assert.ok(err.message.includes('MODULE__SSL_STATE'), err.message);
+}));
+
+moduleState('the CLI exits 1 (--builddir)', inTmp(async (dir) => {
+  const { builddir } = buildRoot(dir, "build_time_vars = {'MODULE__SSL_STATE': 'maybe'}\n");
+  const opts = options(dir);
+  writeTree(opts.lib!, SMALL_LIB);
+  const r = await cli(packArgv(opts, '--builddir', builddir));
+  assert.is(r.code, 1);
+  assert.ok(r.stderr.startsWith('error ERR_MODULE_STATE: Unknown value "maybe" for MODULE__SSL_STATE in '), r.stderr);
+  assertNoOutput(opts.out!);
+}));
+
+moduleState.run();
+
+// ---
+const notLiteral = suite('ERR_SYSCONFIGDATA: a sysconfigdata that is not a literal');
+
+notLiteral('a call inside the dict is rejected and never runs', inTmp(async (dir) => {
+  const marker = path.join(dir, 'executed');
+  const { builddir, sysconfigdataPath } = buildRoot(dir, `build_time_vars = {'MACHDEP': 'emscripten',\n 'X': open(${JSON.stringify(marker)}, 'w').write('ran')}\n`);
+  const opts = options(dir, { builddir });
+  writeTree(opts.lib!, SMALL_LIB);
+  const err = await packError(opts);
+  assert.is(err.code, 'ERR_SYSCONFIGDATA');
+  assert.ok(err.message.includes(`${sysconfigdataPath} is not a plain sysconfigdata literal`), err.message);
+  assert.ok(err.message.includes('line 2'), err.message);
+  assert.ok(err.hint?.includes('never run'), err.hint);
+  assert.not.ok(nodeFs.existsSync(marker), 'the sysconfigdata was executed');
+  assertNoOutput(opts.out!);
+}));
+
+notLiteral('code after the dict is rejected and never runs (--sysconfigdata)', inTmp(async (dir) => {
+  const marker = path.join(dir, 'executed');
+  const { sysconfigdataPath } = buildRoot(dir, `build_time_vars = {'MACHDEP': 'emscripten'}\nimport os; os.mkdir(${JSON.stringify(marker)})\n`);
+  const opts = options(dir, { sysconfigdata: sysconfigdataPath });
+  writeTree(opts.lib!, SMALL_LIB);
+  const err = await packError(opts);
+  assert.is(err.code, 'ERR_SYSCONFIGDATA');
+  assert.ok(err.message.includes('unexpected code after the dict at line 2'), err.message);
+  assert.not.ok(nodeFs.existsSync(marker), 'the sysconfigdata was executed');
+  assertNoOutput(opts.out!);
+}));
+
+notLiteral('the CLI exits 1', inTmp(async (dir) => {
+  const { sysconfigdataPath } = buildRoot(dir, 'build_time_vars = dict(A=1)\n');
+  const opts = options(dir);
+  writeTree(opts.lib!, SMALL_LIB);
+  const r = await cli(packArgv(opts, '--sysconfigdata', sysconfigdataPath));
+  assert.is(r.code, 1);
+  assert.ok(r.stderr.startsWith(`error ERR_SYSCONFIGDATA: ${sysconfigdataPath} is not a plain sysconfigdata literal`), r.stderr);
+  assertNoOutput(opts.out!);
+}));
+
+notLiteral.run();
+
+// ---
+const unreadable = pySuite('ERR_FILE_UNREADABLE: unreadable source file');
+
+/** node:fs, except that readFileSync of `denied` fails with EACCES (chmod does not stop root). */
+function denyingFs(denied: string): PackFs {
+  const readFileSync = ((file: any, ...rest: any[]) => {
+    if (path.resolve(String(file)) === denied) {
+      throw Object.assign(new Error(`EACCES: permission denied, open '${denied}'`), { code: 'EACCES', errno: -13, syscall: 'open', path: denied });
+    }
+    return (nodeFs.readFileSync as any)(file, ...rest);
+  }) as typeof nodeFs.readFileSync;
+  return { ...nodeFs, readFileSync } as PackFs;
+}
+
+unreadable('names the file and the errno, and says what to do', inTmp(async (dir) => {
+  const opts = options(dir);
+  writeTree(opts.lib!, SMALL_LIB);
+  const denied = path.join(opts.lib!, 'json', 'decoder.py');
+  const err = await packError({ ...opts, fs: denyingFs(denied) });
+  assert.is(err.code, 'ERR_FILE_UNREADABLE');
+  assert.ok(err.message.includes(`Cannot read ${denied} (EACCES)`), err.message);
+  assert.ok(err.hint?.includes('--omit'), err.hint);
+  assertNoOutput(opts.out!);
+}));
+
+unreadable('keeps the original errno error as cause (STYLE.md §3)', inTmp(async (dir) => {
+  const opts = options(dir);
+  writeTree(opts.lib!, SMALL_LIB);
+  const denied = path.join(opts.lib!, 'json', 'decoder.py');
+  const err = await packError({ ...opts, fs: denyingFs(denied) });
+  assert.is(err.code, 'ERR_FILE_UNREADABLE');
+  assert.is((err.cause as NodeJS.ErrnoException | undefined)?.code, 'EACCES', 'err.cause is the EACCES error');
+}));
+
+unreadable('an omitted file is never read, so it does not fail the run', inTmp(async (dir) => {
+  const opts = options(dir);
+  writeTree(opts.lib!, SMALL_LIB);
+  const result = await pack({ ...opts, fs: denyingFs(path.join(opts.lib!, 'test', 'test_json.py')) });
+  assert.ok(result.omitted.some((o) => o.path === 'test/test_json.py'));
+}));
+
+unreadable.run();
+
+// ---
+const syntax = pySuite('ERR_SYNTAX: sources that do not compile');
+
+const BAD: Record<string, string> = {
+  'bad_paren.py': 'x = 1\ny = (\n',
+  'json/bad_def.py': 'def f(:\n    pass\n',
+};
+
+syntax('lists every failing file as file:line: message and names --allow-syntax-errors', inTmp(async (dir) => {
+  const opts = options(dir);
+  writeTree(opts.lib!, { ...SMALL_LIB, ...BAD });
+  const err = await packError(opts);
+  assert.is(err.code, 'ERR_SYNTAX');
+  assert.ok(err.message.startsWith('2 source files failed to compile:'), err.message);
+  assert.equal(err.details, ["bad_paren.py:2: '(' was never closed", 'json/bad_def.py:1: invalid syntax']);
+  for (const d of err.details!) assert.ok(err.message.includes(`\n  ${d}`), err.message);
+  assert.ok(err.hint?.includes('--allow-syntax-errors'), err.hint);
+  assertNoOutput(opts.out!);
+}));
+
+syntax('with allowSyntaxErrors the files ship as .py source and each is reported as a warning', inTmp(async (dir) => {
+  const opts = options(dir, { allowSyntaxErrors: true });
+  writeTree(opts.lib!, { ...SMALL_LIB, ...BAD });
+  const result = await pack(opts);
+  const zip = result.outputs.find((o) => o.kind === 'zip')!;
+  const entries = unzipSync(nodeFs.readFileSync(zip.path));
+  const names = Object.keys(entries).sort();
+  assert.equal(names, ['abc.pyc', 'bad_paren.py', 'json/__init__.pyc', 'json/bad_def.py', 'json/decoder.pyc', 'os.pyc']);
+  assert.is(new TextDecoder().decode(entries['json/bad_def.py']), BAD['json/bad_def.py']);
+  const shipped = result.warnings.filter((w) => w.code === 'SYNTAX_ERROR_SHIPPED_AS_SOURCE');
+  assert.equal(shipped.map((w) => w.path).sort(), ['bad_paren.py', 'json/bad_def.py']);
+  assert.ok(shipped.some((w) => w.message.includes("bad_paren.py:2: '(' was never closed")), JSON.stringify(shipped));
+  assert.equal(result.kept.filter((k) => k.source).map((k) => k.entry).sort(), ['bad_paren.py', 'json/bad_def.py']);
+}));
+
+syntax('the CLI exits 1 without the flag and 0 with --allow-syntax-errors, printing the warnings', inTmp(async (dir) => {
+  const opts = options(dir);
+  writeTree(opts.lib!, { ...SMALL_LIB, ...BAD });
+  const argv = packArgv(opts);
+  const failed = await cli(argv);
+  assert.is(failed.code, 1);
+  assert.ok(failed.stderr.startsWith('error ERR_SYNTAX: 2 source files failed to compile:\n  bad_paren.py:2: '), failed.stderr);
+  assertNoOutput(opts.out!);
+  const allowed = await cli([...argv, '--allow-syntax-errors']);
+  assert.is(allowed.code, 0, allowed.stderr);
+  assert.ok(allowed.stdout.includes("warning SYNTAX_ERROR_SHIPPED_AS_SOURCE: json/bad_def.py:1: invalid syntax (shipped as .py source)"), allowed.stdout);
+}));
+
+syntax.run();
+
+// ---
+const outInsideLib = pySuite('ERR_OUT_INSIDE_LIB: output directory inside the stdlib');
+
+outInsideLib('names both directories and says to pass --out elsewhere; creates nothing', inTmp(async (dir) => {
+  const base = options(dir);
+  writeTree(base.lib!, SMALL_LIB);
+  for (const out of [path.join(base.lib!, 'build', 'out'), base.lib!]) {
+    const before = filesUnder(base.lib!);
+    const err = await packError({ ...base, out });
+    assert.is(err.code, 'ERR_OUT_INSIDE_LIB');
+    assert.ok(err.message.includes(`The output directory ${out} is inside the stdlib ${base.lib}`), err.message);
+    assert.ok(err.hint?.includes('--out'), err.hint);
+    assert.equal(filesUnder(base.lib!), before, 'nothing was written into the stdlib');
+  }
+  assert.not.ok(nodeFs.existsSync(path.join(base.lib!, 'build')));
+}));
+
+outInsideLib('a sibling whose name starts like the stdlib is not inside it', inTmp(async (dir) => {
+  const base = options(dir);
+  writeTree(base.lib!, SMALL_LIB);
+  const result = await pack({ ...base, out: `${base.lib}-out` });
+  assert.ok(result.outputs.every((o) => o.path.startsWith(`${base.lib}-out${path.sep}`)));
+}));
+
+outInsideLib.run();
+
+// ---
+const addBad = pySuite('ERR_ADD: --add of something that is not a module');
+
+addBad('a non-.py file, a directory without __init__.py and a missing path are each refused by name', inTmp(async (dir) => {
+  const base = options(dir);
+  writeTree(base.lib!, SMALL_LIB);
+  writeTree(dir, { 'extra/notes.txt': 'hello', 'extra/plain/mod.py': '' });
+  for (const bad of [path.join(dir, 'extra', 'notes.txt'), path.join(dir, 'extra', 'plain'), path.join(dir, 'extra', 'missing.py')]) {
+    const err = await packError({ ...base, add: [bad] });
+    assert.is(err.code, 'ERR_ADD');
+    assert.ok(err.message.includes(`--add ${bad} is neither a .py file nor a package directory`), err.message);
+    assert.ok(err.hint, 'has a hint');
+    assertNoOutput(base.out!);
+  }
+}));
+
+addBad('an added module that collides with a kept stdlib module is refused', inTmp(async (dir) => {
+  const base = options(dir);
+  writeTree(base.lib!, SMALL_LIB);
+  writeTree(dir, { 'extra/abc.py': 'X = 1\n' });
+  const err = await packError({ ...base, add: [path.join(dir, 'extra', 'abc.py')] });
+  assert.is(err.code, 'ERR_ADD');
+  assert.ok(err.message.includes('abc.py in the zip, which is also abc.py'), err.message);
+  assertNoOutput(base.out!);
+}));
+
+addBad.run();
+
+// ---
+const badOption = suite('ERR_OPTION: bad option values');
+
+badOption('level 12 and jobs 0 are refused with the flag, the allowed range and the value', inTmp(async (dir) => {
+  const base = options(dir);
+  writeTree(base.lib!, SMALL_LIB);
+  const level = await packError({ ...base, level: 12 });
+  assert.is(level.code, 'ERR_OPTION');
+  assert.is(level.message, '--level must be an integer from 0 to 9; got 12.');
+  const jobs = await packError({ ...base, jobs: 0 });
+  assert.is(jobs.code, 'ERR_OPTION');
+  assert.is(jobs.message, '--jobs must be a positive integer; got 0.');
+  const profile = await packError({ ...base, profile: 'tiny' as never });
+  assert.is(profile.code, 'ERR_OPTION');
+  assert.ok(profile.message.includes('--profile must be one of cpython, wasm; got "tiny"'), profile.message);
+  assertNoOutput(base.out!);
+}));
+
+badOption('the CLI exits 1 for --level 12 and --jobs 0', inTmp(async (dir) => {
+  const base = options(dir);
+  writeTree(base.lib!, SMALL_LIB);
+  const level = await cli(packArgv(base, '--level', '12'));
+  assert.is(level.code, 1);
+  assert.is(level.stderr, 'error ERR_OPTION: --level must be an integer from 0 to 9; got 12.\n');
+  const jobs = await cli(packArgv(base, '--jobs', '0'));
+  assert.is(jobs.code, 1);
+  assert.is(jobs.stderr, 'error ERR_OPTION: --jobs must be a positive integer; got 0.\n');
+  assertNoOutput(base.out!);
+}));
+
+badOption.run();
+
+// ---
+const writeFails = pySuite('ERR_WRITE: a failed write leaves no output behind');
+
+/** node:fs, except that `op` fails with EIO for the output whose final name ends with `suffix`. */
+function failingFs(op: 'writeFileSync' | 'renameSync', suffix: string): PackFs {
+  const wrapped = ((...args: any[]) => {
+    const target = String(op === 'renameSync' ? args[1] : args[0]);
+    if (target.replace(/\.tmp-[^/]*$/, '').endsWith(suffix)) {
+      throw Object.assign(new Error(`EIO: i/o error, ${op} '${target}'`), { code: 'EIO', path: target });
+    }
+    return (nodeFs[op] as any)(...args);
+  }) as any;
+  return { ...nodeFs, [op]: wrapped } as PackFs;
+}
+
+writeFails('when writing the second output fails, no output and no temporary file remains', inTmp(async (dir) => {
+  const opts = options(dir);
+  writeTree(opts.lib!, SMALL_LIB);
+  const err = await packError({ ...opts, fs: failingFs('writeFileSync', `${path.sep}os.py`) });
+  assert.is(err.code, 'ERR_WRITE');
+  assert.ok(err.message.includes('os.py') && err.message.includes('(EIO)'), err.message);
+  assert.equal(filesUnder(opts.out!), []);
+}));
+
+writeFails('when renaming the second output into place fails, the first one is not left behind', inTmp(async (dir) => {
+  const opts = options(dir);
+  writeTree(opts.lib!, SMALL_LIB);
+  const err = await packError({ ...opts, fs: failingFs('renameSync', `${path.sep}os.py`) });
+  assert.is(err.code, 'ERR_WRITE');
+  assert.equal(filesUnder(opts.out!), [], 'outputs appear complete or not at all');
+}));
+
+writeFails.run();
