@@ -1,21 +1,133 @@
 /**
- * Import closure (issue "Bundle health"): placeholder until the import graph lands.
+ * Stage: the import closure of the bundle (issue "Bundle health").
+ * With the imports the build interpreter reported while compiling, checks that
+ * every kept module's unconditional imports can succeed on the target:
+ * - profile `cpython` (the reference's lists, unchanged): each violation is a
+ *   warning `IMPORT_UNAVAILABLE` (fatal with --strict);
+ * - profile `wasm`: modules that cannot import are pruned, to a fixpoint, and
+ *   their decision cites the chain (`a imports b, which rule R omits`).
  */
+import nodeFs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkClosure, pruneDependents, type BuiltinsData, type ImportRecord, type ModuleNode, type OmittedReason, type ProvidedFn, type Violation } from './imports.js';
+import type { BuildFacts } from './build-facts.js';
+import { moduleName } from './discover.js';
 import type { ResolvedOptions } from './options.js';
 import type { Decision, PackWarning } from './types.js';
 
+export interface ImportVerdict {
+  /** `imports`: every unconditional import can succeed; `fails`: see `violations`. */
+  verdict: 'imports' | 'fails';
+  violations?: { imports: string; line: number; chain: string[]; cause: Violation['cause'] }[];
+}
+
 export interface ImportGraphReport {
-  /** Stdlib-relative paths pruned because an unconditional import cannot succeed. */
+  /** Stdlib-relative paths pruned (profile wasm) because an unconditional import cannot succeed. */
   pruned: Set<string>;
-  /** Per-module verdicts for --json / --explain. */
-  verdicts: Map<string, unknown>;
+  /** Verdict per kept module (dotted name). */
+  verdicts: Map<string, ImportVerdict>;
+  violations: Violation[];
+}
+
+const BUILTINS_DIR = fileURLToPath(new URL('../rules/builtins/', import.meta.url));
+
+/** rules/builtins/<version>.json, or the newest one with a note when the version has none. */
+export function loadBuiltins(version: string): BuiltinsData {
+  const files = nodeFs.readdirSync(BUILTINS_DIR).filter((f) => /^\d+\.\d+\.json$/.test(f)).sort((a, b) => parseFloat(a) - parseFloat(b));
+  const file = files.includes(`${version}.json`) ? `${version}.json` : files[files.length - 1];
+  return JSON.parse(nodeFs.readFileSync(path.join(BUILTINS_DIR, file), 'utf8')) as BuiltinsData;
+}
+
+/** What the target interpreter provides: built-ins (rules/builtins/) and the build facts' extension modules. */
+export function providedBy(facts: BuildFacts, builtins: BuiltinsData): ProvidedFn {
+  const builtin = new Set(builtins.builtin);
+  const extensions = new Set([...builtins.stdlibExtensions, ...builtins.setupPyExtensions]);
+  const windows = new Set(builtins.windowsOnly);
+  return (name) => {
+    if (builtin.has(name)) return { available: true, evidence: `built into CPython ${builtins.version} (rules/builtins/${builtins.version}.json)` };
+    if (Object.hasOwn(builtins.aliases, name)) return { available: true, evidence: `set by ${builtins.aliases[name]}` };
+    const fact = facts.modules.get(name);
+    if (fact) return { available: fact.available, evidence: fact.evidence };
+    if (extensions.has(name)) return { available: false, evidence: `${name}: named by no build fact in ${facts.source}, so unavailable` };
+    if (windows.has(name)) return { available: false, evidence: `${name} exists only in Windows builds of CPython` };
+    return undefined;
+  };
+}
+
+/** `a imports b, which rule R omits (reason)` and the like; English for warnings and decisions. */
+export function describeViolation(v: Violation): string {
+  const via = v.chain.length > 2 ? ` (via ${v.chain.slice(1, -1).join(' -> ')})` : '';
+  const last = v.chain[v.chain.length - 1] ?? v.imports;
+  switch (v.cause.kind) {
+    case 'omitted':
+      return `${v.module} imports ${v.imports}${via}; ${last} is omitted by rule ${v.cause.rule} (${v.cause.reason})`;
+    case 'unavailable-extension':
+      return `${v.module} imports ${v.imports}${via}; ${last} is an extension module the target lacks (${v.cause.evidence ?? 'unavailable'})`;
+    default:
+      return `${v.module} imports ${v.imports}${via}; ${last} is neither in the bundle nor provided by the target`;
+  }
 }
 
 export async function analyzeImports(
-  _options: ResolvedOptions,
-  _units: { path: string; module: string; origin: string; imports?: unknown[] }[],
-  _decisions: Decision[],
-  _warnings: PackWarning[],
+  options: ResolvedOptions,
+  units: { path: string; module: string; origin: string; imports?: unknown[] }[],
+  decisions: Decision[],
+  warnings: PackWarning[],
 ): Promise<ImportGraphReport> {
-  return { pruned: new Set(), verdicts: new Map() };
+  const kept: ModuleNode[] = units.map((u) => ({
+    module: u.module,
+    path: u.path,
+    isPackage: u.path.endsWith('__init__.py'),
+    imports: (u.imports ?? []) as ImportRecord[],
+  }));
+  const omitted = new Map<string, OmittedReason>();
+  for (const d of decisions) {
+    if (d.action !== 'omit' || !d.path.endsWith('.py') || !d.rule) continue;
+    const name = moduleName(d.path);
+    if (!omitted.has(name)) omitted.set(name, { rule: d.rule.id, reason: d.rule.reason });
+  }
+  const provided = providedBy(options.facts, loadBuiltins(options.version));
+  const input = { kept, omitted, provided };
+  const report: ImportGraphReport = { pruned: new Set(), verdicts: new Map(), violations: [] };
+  for (const u of units) report.verdicts.set(u.module, { verdict: 'imports' });
+
+  if (options.profile === 'wasm') {
+    const result = pruneDependents(input);
+    const byPath = new Map(decisions.map((d) => [d.path, d]));
+    for (const p of result.pruned) {
+      report.pruned.add(p.path);
+      report.violations.push(p.violation);
+      report.verdicts.delete(p.module);
+      const d = byPath.get(p.path);
+      if (!d) continue; // --add modules are never omitted; they stay in the report
+      d.action = 'omit';
+      d.chain = p.violation.chain;
+      d.rule = {
+        id: 'import-closure',
+        file: '<import graph>',
+        pattern: p.module,
+        reason: `cannot be imported on the target: ${describeViolation(p.violation)}`,
+      };
+    }
+    // --add modules are never pruned: report them instead.
+    for (const p of result.pruned.filter((x) => !byPath.has(x.path))) {
+      report.pruned.delete(p.path);
+      report.verdicts.set(p.module, verdictOf([p.violation]));
+      warnings.push({ code: 'IMPORT_UNAVAILABLE', path: p.path, module: p.module, message: describeViolation(p.violation) });
+    }
+  } else {
+    report.violations = checkClosure(input);
+    const byModule = new Map<string, Violation[]>();
+    for (const v of report.violations) {
+      byModule.set(v.module, [...(byModule.get(v.module) ?? []), v]);
+      warnings.push({ code: 'IMPORT_UNAVAILABLE', path: v.path, module: v.module, message: describeViolation(v) });
+    }
+    for (const [module, vs] of byModule) report.verdicts.set(module, verdictOf(vs));
+  }
+  return report;
+}
+
+function verdictOf(vs: Violation[]): ImportVerdict {
+  return { verdict: 'fails', violations: vs.map((v) => ({ imports: v.imports, line: v.line, chain: v.chain, cause: v.cause })) };
 }

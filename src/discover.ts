@@ -77,3 +77,10 @@ export function compareTreeOrder(a: string, b: string): number {
   }
   return pa.length - pb.length;
 }
+
+/** Dotted module name of a stdlib-relative .py path: `json/__init__.py` → `json`. */
+export function moduleName(file: string): string {
+  const parts = file.replace(/\.py$/, '').split('/');
+  if (parts[parts.length - 1] === '__init__') parts.pop();
+  return parts.join('.');
+}

@@ -7,10 +7,12 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildZip, compressEntry, type ArchiveEntry, type CompressedEntry } from './archive.js';
-import { compareTreeOrder, discover, type DiscoverResult } from './discover.js';
+import { compareTreeOrder, discover, moduleName, type DiscoverResult } from './discover.js';
 import { PackError } from './errors.js';
 import { writeFilesAtomic, type OutputFile } from './fs-util.js';
 import { checkMagic, CompilerPool, readMagicFromLib, type CompileItem } from './python.js';
+import { compileModules, type CompileModulesStats } from './compile.js';
+import { openCache } from './cache.js';
 import { applyRules, loadRules } from './rules.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import type { Decision, KeptModule, OmittedFile, PackOptions, PackOutput, PackResult, PackWarning } from './types.js';
@@ -18,13 +20,7 @@ import { createPackage } from './packager.js';
 import { renderOmittedHints } from './hints.js';
 import { analyzeImports, type ImportGraphReport } from './closure.js';
 
-/** Dotted module name of a stdlib-relative .py path. */
-export function moduleName(file: string): string {
-  const noExt = file.replace(/\.py$/, '');
-  const parts = noExt.split('/');
-  if (parts[parts.length - 1] === '__init__') parts.pop();
-  return parts.join('.');
-}
+export { moduleName };
 
 interface Unit {
   /** Source path for messages: stdlib-relative, or absolute for --add and sysconfigdata. */
@@ -44,6 +40,8 @@ interface Context {
   options: ResolvedOptions;
   warnings: PackWarning[];
   timings: Record<string, number>;
+  cacheHits: number;
+  cacheMisses: number;
 }
 
 async function timed<T>(ctx: Context, phase: string, fn: () => Promise<T> | T): Promise<T> {
@@ -61,7 +59,7 @@ async function decide(input: PackOptions): Promise<{ ctx: Context; tree: Discove
   const t0 = performance.now();
   const { options, warnings } = await resolveOptions(input);
   timings.resolve = Math.round(performance.now() - t0);
-  const ctx: Context = { options, warnings: [...warnings], timings };
+  const ctx: Context = { options, warnings: [...warnings], timings, cacheHits: 0, cacheMisses: 0 };
   const { fs, lib } = options;
 
   // The rule files are all checked before any work starts.
@@ -159,30 +157,42 @@ function zipRoot(options: ResolvedOptions): string {
   return `${options.prefix === '/' ? '' : options.prefix}/lib/python${options.versionNodot}.zip`;
 }
 
-/** Compiles (and compresses) every unit; fills pyc/py/imports/failed. */
+/** Compiles (and compresses) every unit through the cache; fills pyc/py/imports/failed. */
 async function compileUnits(ctx: Context, units: Unit[]): Promise<void> {
   const { options } = ctx;
   const root = zipRoot(options);
   const items: CompileItem[] = units.map((u) => ({ path: u.path, source: u.source, filename: `${root}/${u.stem}.py` }));
   const pool = await CompilerPool.start(options.python, { jobs: options.jobs, lazy: true });
+  const cache = openCache({ dir: options.cacheDir, fs: options.fs, enabled: options.cache });
+  const stats: Partial<CompileModulesStats> = {};
   try {
-    const outcomes = await timed(ctx, 'compile', () =>
-      pool.compile(items, { optimize: options.optimize, invalidation: options.invalidation, mtime: options.sourceDateEpoch }, (done, total) =>
-        options.onProgress?.({ phase: 'compile', done, total }),
+    const compiled = await timed(ctx, 'compile', () =>
+      compileModules(
+        pool,
+        cache,
+        items,
+        { optimize: options.optimize, invalidation: options.invalidation, mtime: options.sourceDateEpoch },
+        { method: options.compression, level: options.level },
+        { stats, onProgress: (done, total) => options.onProgress?.({ phase: 'compile', done, total }) },
       ),
     );
+    compiled.forEach((c, i) => {
+      const unit = units[i];
+      unit.imports = c.imports;
+      if (c.ok) unit.pyc = c.entry;
+      else unit.failed = `${unit.path}:${c.error.line ?? '?'}: ${c.error.message}`;
+    });
     await timed(ctx, 'compress', () => {
-      outcomes.forEach((outcome, i) => {
-        const unit = units[i];
-        unit.imports = outcome.imports;
-        if (outcome.ok) unit.pyc = compressEntry(outcome.pyc, options.compression, options.level);
-        else unit.failed = `${unit.path}:${outcome.error.line ?? '?'}: ${outcome.error.message}`;
-        if (options.sources !== 'pyc' || !outcome.ok) unit.py = compressEntry(unit.source, options.compression, options.level);
-      });
+      for (const unit of units) {
+        if (options.sources !== 'pyc' || unit.failed) unit.py = compressEntry(unit.source, options.compression, options.level);
+      }
     });
   } finally {
     await pool.close();
   }
+  ctx.cacheHits += stats.hits ?? 0;
+  ctx.cacheMisses += stats.misses ?? 0;
+  if (stats.corrupt) ctx.warnings.push({ code: 'CACHE_CORRUPT', message: `${stats.corrupt} damaged cache entr${stats.corrupt > 1 ? 'ies were' : 'y was'} found in ${options.cacheDir} and recompiled.` });
 }
 
 function checkCompileFailures(ctx: Context, units: Unit[]): void {
@@ -293,8 +303,8 @@ export async function pack(input: PackOptions): Promise<PackResult> {
       modules: units.length,
       omitted: omitted.length,
       zipBytes: zipBytes.length,
-      cacheHits: 0,
-      cacheMisses: units.length,
+      cacheHits: ctx.cacheHits,
+      cacheMisses: ctx.cacheMisses,
       timings: ctx.timings,
     },
   };

@@ -116,6 +116,8 @@ export interface PackWarning {
   code: string;
   message: string;
   path?: string;
+  /** The module concerned (import-closure warnings). */
+  module?: string;
 }
 
 export interface KeptModule {
