@@ -8,7 +8,7 @@ import { unzipSync } from 'fflate';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildZip, compressEntry, zipDate, type ArchiveEntry } from '../src/archive.js';
-import { havePython, makeTmp, rmTmp, runPython, skip } from './helpers.js';
+import { REPO, havePython, makeTmp, rmTmp, runPython, skip } from './helpers.js';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const bytesOf = (n: number, seed = 1): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 7 + (i >> 3)) & 0xff);
@@ -181,7 +181,7 @@ const tz = suite('buildZip: reproducible in every time zone');
 /** Builds the same zip in a child node with TZ set; returns the hex bytes per epoch. */
 async function zipInTimeZone(timeZone: string, epochs: number[]): Promise<string[]> {
   const script = `
-import { buildZip, compressEntry } from ${JSON.stringify(path.resolve('src/archive.ts'))};
+import { buildZip, compressEntry } from ${JSON.stringify(path.join(REPO, 'src/archive.ts'))};
 const data = new TextEncoder().encode('X = 1\\n');
 const entries = [{ name: 'x.py', entry: compressEntry(data, 'deflate', 9) }, { name: 'y.py', entry: compressEntry(data, 'stored', 0) }];
 const epochs = ${JSON.stringify(epochs)};
@@ -189,7 +189,7 @@ console.log(JSON.stringify(epochs.map((t) => Buffer.from(buildZip(entries, t)).t
 `;
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     env: { ...process.env, TZ: timeZone },
-    cwd: process.cwd(),
+    cwd: REPO,
   });
   return JSON.parse(stdout);
 }

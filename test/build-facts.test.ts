@@ -12,7 +12,7 @@ import {
   readSysconfigdataVars,
 } from '../src/build-facts.js';
 import { LiteralError } from '../src/pyliteral.js';
-import { makeFs, throwsPackError } from './helpers.js';
+import { REPO, makeFs, throwsPackError } from './helpers.js';
 
 const MAKEFILE = '/py/build/Makefile';
 const SYSCONFIG = '/py/build/build/lib.emscripten-wasm32-3.11/_sysconfigdata__emscripten_wasm32-emscripten.py';
@@ -213,7 +213,7 @@ read('knows no modules and assumes Emscripten without any input', () => {
 });
 
 read('reads the emscripten-3.11 build-root fixture like the reference does', () => {
-  const root = path.join(process.cwd(), 'test/fixtures/builds/emscripten-3.11');
+  const root = path.join(REPO, 'test/fixtures/builds/emscripten-3.11');
   const pybuilddir = nodeFs.readFileSync(path.join(root, 'pybuilddir.txt'), 'utf8').trim();
   const got = readBuildFacts({
     fs: nodeFs,

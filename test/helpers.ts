@@ -6,12 +6,16 @@ import { spawnSync } from 'node:child_process';
 import nodeFs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { memfs, type NestedDirectoryJSON } from 'memfs';
 import * as assert from 'uvu/assert';
 import { PackError, type PackErrorCode } from '../src/errors.js';
 import type { PackFs } from '../src/types.js';
 
 export type Tree = NestedDirectoryJSON;
+
+/** The repository root (tests may run from another working directory). */
+export const REPO = fileURLToPath(new URL('..', import.meta.url));
 
 /** Where makeFs() roots its trees: relative paths in a tree land below it. */
 export const ROOT = '/py';

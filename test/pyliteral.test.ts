@@ -5,7 +5,7 @@ import { unzipSync } from 'fflate';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LiteralError, parsePythonDictLiteral, type PyValue } from '../src/pyliteral.js';
-import { havePython, runPython, skip } from './helpers.js';
+import { REPO, havePython, runPython, skip } from './helpers.js';
 
 const NAME = 'build_time_vars';
 const parse = (source: string): Record<string, PyValue> => Object.fromEntries(parsePythonDictLiteral(source, NAME));
@@ -20,7 +20,7 @@ print(json.dumps(ast.literal_eval(tree.body[0].value)))
 
 /** The sysconfigdata of a real Emscripten CPython 3.11 build (Pyodide 0.25.1 ships it in its stdlib zip). */
 function pyodideSysconfigdata(): string {
-  const zip = nodeFs.readFileSync(path.join(process.cwd(), 'node_modules/pyodide/python_stdlib.zip'));
+  const zip = nodeFs.readFileSync(path.join(REPO, 'node_modules/pyodide/python_stdlib.zip'));
   const name = '_sysconfigdata__emscripten_wasm32-emscripten.py';
   const files = unzipSync(zip, { filter: (f) => f.name === name });
   assert.ok(files[name], `${name} is not in pyodide's python_stdlib.zip`);

@@ -15,7 +15,7 @@ import {
   type RuleContext,
 } from '../src/rules.js';
 import type { Decision } from '../src/types.js';
-import { makeFs, throwsPackError } from './helpers.js';
+import { REPO, makeFs, throwsPackError } from './helpers.js';
 
 const RULES = '/py/rules/';
 
@@ -418,7 +418,7 @@ unmatched.run();
 // ---
 const fixtures = suite('applyRules: fixture cases (test/fixtures/rules/<case>/)');
 
-const FIXTURES = path.join(process.cwd(), 'test/fixtures/rules');
+const FIXTURES = path.join(REPO, 'test/fixtures/rules');
 
 interface FixtureCase {
   paths: string[];
