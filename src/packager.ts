@@ -85,6 +85,8 @@ export function createPackage(files: PackageFile[], options: PackageOptions): Em
   const sorted = files.slice().sort((a, b) => compareCodePoints(a.path, b.path));
   const unique = sorted.filter((file, i) => i === 0 || sorted[i - 1].path !== file.path);
 
+  checkFileDirClash(unique);
+
   let size = 0;
   for (const file of unique) size += file.data.byteLength;
   const data = new Uint8Array(size);
@@ -165,6 +167,19 @@ function checkName(name: unknown): string {
     );
   }
   return name;
+}
+
+/** A path cannot be a file and, for another file, a directory: the loader's FS_createPath would fail at run time. */
+function checkFileDirClash(files: PackageFile[]): void {
+  const paths = new Set(files.map((f) => f.path));
+  for (const file of files) {
+    for (let i = file.path.lastIndexOf('/'); i > 0; i = file.path.lastIndexOf('/', i - 1)) {
+      const dir = file.path.slice(0, i);
+      if (paths.has(dir)) {
+        throw new PackError('ERR_PACKAGE', `Package path ${dir} is a file, but ${file.path} needs it to be a directory.`);
+      }
+    }
+  }
 }
 
 function checkFile(file: PackageFile, index: number): void {

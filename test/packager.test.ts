@@ -129,6 +129,7 @@ data('rejects bad input with ERR_PACKAGE', () => {
     [[file('/a//b', 'x')], 'python', '"/a//b"'],
     [[file('/a/', 'x')], 'python', '"/a/"'],
     [[{ path: '/a', data: 'text' as unknown as Uint8Array }], 'python', 'Uint8Array'],
+    [[file('/a/b', 'x'), file('/a/b/c', 'y')], 'python', '/a/b is a file, but /a/b/c needs it to be a directory'],
     [TREE, 'dir/python', '"dir/python"'],
     [TREE, '', '""'],
   ];
