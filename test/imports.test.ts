@@ -142,6 +142,11 @@ const CASES: { name: string; source: string; expect: Row[] }[] = [
     ],
   },
   {
+    name: 'an if that is never true (if 0, a name bound to a falsy constant) has a conditional body',
+    source: '_false = 0\nif _false:\n    import xml.sax.expatreader\nif 0:\n    import a\nelse:\n    import b\n_x = 0\n_x = compute()\nif _x:\n    import c\n',
+    expect: [['xml.sax.expatreader', 0, [], true, 3], ['a', 0, [], true, 5], ['b', 0, [], false, 7], ['c', 0, [], false, 11]],
+  },
+  {
     name: 'function and method bodies are conditional; class bodies run on import',
     source:
       'def f():\n    import json\n    def g():\n        import re\nclass C:\n    import enum\n    def m(self):\n        import email\n' +
@@ -162,7 +167,7 @@ find('each snippet gives the expected records', () => {
   if (!havePython()) return skip('python3 is not available');
   const results = findImports(CASES.map((c) => c.source));
   CASES.forEach((c, i) => assert.equal(results[i].map(row), c.expect, c.name));
-  assert.is(results[9][1].dynamic, true);
+  assert.is(results[CASES.length - 1][1].dynamic, true);
 });
 
 find.run();

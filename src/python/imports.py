@@ -27,8 +27,10 @@ bodies (they execute on import). It is True when the statement
   ``platform.system()``, ``hasattr(os|sys, ...)``, or a module-level flag set
   from such a test or inside an import-guarding ``try`` (subprocess's
   ``_mswindows``, ``_can_fork_exec``); both branches are conditional;
-- is in the body of ``if __name__ == '__main__'`` or ``if TYPE_CHECKING``
-  (their ``else`` runs on import, so it is not).
+- is in the body of ``if __name__ == '__main__'``, ``if TYPE_CHECKING`` or an
+  ``if`` that is never true (``if 0:``, or a name bound to a falsy constant:
+  ``_false = 0; if _false: import encodings``, codecs' and xml.sax's hints for
+  modulefinder); their ``else`` runs on import, so it is not conditional.
 
 Only statements are visited (expressions only in ``if`` tests), which keeps
 the whole 3.11 stdlib well under a second.
@@ -67,13 +69,25 @@ _Match = getattr(ast, "Match", None)
 def find_imports(tree):
     """Return the import records of a module's AST (see the module doc)."""
     out = []
-    _walk(tree.body, False, True, False, out, set())
+    _walk(tree.body, False, True, False, out, _Flags())
     out.sort(key=_line)  # _collect visits nested bodies out of order
     return out
 
 
 def _line(record):
     return record["line"]
+
+
+class _Flags(set):
+    """Module-level names that describe the platform (the set), and names
+    bound to a falsy constant (``falsy``: ``_false = 0`` before the
+    ``if _false: import x`` hints for modulefinder in codecs and xml.sax)."""
+
+    __slots__ = ("falsy",)
+
+    def __init__(self):
+        super().__init__()
+        self.falsy = set()
 
 
 def _walk(body, conditional, top, guarded, out, flags):
@@ -131,6 +145,7 @@ def _walk(body, conditional, top, guarded, out, flags):
                 if top and kind is not ast.Expr:
                     if guarded or _classify(value, flags) == "platform":
                         _bind(stmt, flags)
+                    _bind_constant(stmt, value, flags.falsy)
         elif kind in _With:
             _walk(stmt.body, conditional, top, guarded, out, flags)
         elif kind in _Loop:
@@ -202,8 +217,12 @@ def _catches_import_error(node):
 
 
 def _classify(test, flags):
-    """'platform', 'skip-body' (__main__ / TYPE_CHECKING) or None."""
+    """'platform', 'skip-body' (__main__ / TYPE_CHECKING / never true) or None."""
     kind = type(test)
+    if kind is ast.Constant and not test.value:  # if 0: / if False:
+        return "skip-body"
+    if kind is ast.Name and test.id in flags.falsy:
+        return "skip-body"
     if kind is ast.Name and test.id == "TYPE_CHECKING":
         return "skip-body"
     if kind is ast.Attribute and test.attr == "TYPE_CHECKING":
@@ -249,6 +268,21 @@ def _platform(node, flags):
             return True
         return _platform(f, flags) or any(_platform(a, flags) for a in args)
     return False
+
+
+def _bind_constant(stmt, value, falsy):
+    if _single_name_target(stmt):
+        name = stmt.targets[0].id if type(stmt) is ast.Assign else stmt.target.id
+        if type(value) is ast.Constant and not value.value:
+            falsy.add(name)
+        else:
+            falsy.discard(name)
+
+
+def _single_name_target(stmt):
+    if type(stmt) is ast.Assign:
+        return len(stmt.targets) == 1 and type(stmt.targets[0]) is ast.Name
+    return type(stmt.target) is ast.Name
 
 
 def _bind(stmt, flags):
