@@ -8,7 +8,7 @@
  * Failures (missing / truncated .data, shifted offsets) must end the program
  * quickly with a clear message: every run has a 20 s timeout.
  *
- * Cost on a 2-core machine: 11-17 s in all; of that about 3.5 s for the three
+ * Cost on a 2-core machine: 10-17 s in all; of that about 3 s for the three
  * emcc builds on the first run only (cached in .cache/emscripten-test/), 5-10 s
  * for one real pack(), 0.1-0.3 s per Node.js run, 1-2 s per Chromium page and
  * 0.5 s per run of Debian's file_packager. The file prints its timings.
@@ -32,7 +32,6 @@ import {
   missingChromium,
   missingEmscripten,
   parseListing,
-  run,
   runNode,
   serveDir,
   type Build,
