@@ -37,20 +37,17 @@ export function compressEntry(data: Uint8Array, compression: PackCompression, le
   return { data: new Uint8Array(deflated.buffer, deflated.byteOffset, deflated.byteLength), crc, method: 8, size: data.length };
 }
 
-/**
- * A DOS timestamp is local time without a zone; fflate writes the local
- * fields of the Date it gets. Building the Date from the UTC fields of the
- * epoch makes the bytes the same in every time zone.
- */
-export function zipDate(epochSeconds: number): Date {
-  const clamped = Math.max(epochSeconds, 315532800); // 1980-01-01T00:00:00Z, the DOS epoch
-  const u = new Date(clamped * 1000);
-  return new Date(u.getUTCFullYear(), u.getUTCMonth(), u.getUTCDate(), u.getUTCHours(), u.getUTCMinutes(), u.getUTCSeconds());
+/** DOS time and date fields of `epochSeconds`, from its UTC fields (clamped to the DOS epoch, 1980). */
+export function dosDateTime(epochSeconds: number): { time: number; date: number } {
+  const u = new Date(Math.max(epochSeconds, 315532800) * 1000);
+  return {
+    time: (u.getUTCHours() << 11) | (u.getUTCMinutes() << 5) | (u.getUTCSeconds() >> 1),
+    date: ((u.getUTCFullYear() - 1980) << 9) | ((u.getUTCMonth() + 1) << 5) | u.getUTCDate(),
+  };
 }
 
 /** Assembles a zip from entries, in the order given. */
 export function buildZip(entries: ArchiveEntry[], epochSeconds: number): Uint8Array {
-  const mtime = zipDate(epochSeconds);
   const chunks: Uint8Array[] = [];
   let failure: Error | null = null;
   const zip = new Zip((err, chunk) => {
@@ -63,7 +60,6 @@ export function buildZip(entries: ArchiveEntry[], epochSeconds: number): Uint8Ar
       size: entry.size,
       crc: entry.crc,
       compression: entry.method,
-      mtime,
       // 0o100644 regular file, as zipfile writes for files it adds.
       attrs: (0o100644 << 16) >>> 0,
       os: 3,
@@ -80,5 +76,28 @@ export function buildZip(entries: ArchiveEntry[], epochSeconds: number): Uint8Ar
     out.set(c, offset);
     offset += c.length;
   }
+  setDosTimes(out, epochSeconds);
   return out;
+}
+
+/**
+ * fflate writes the local-time fields of a Date, which depend on the time zone
+ * (and do not exist in a DST gap). For bytes that are the same everywhere, the
+ * time and date of every local header and central-directory entry are set here
+ * from the UTC fields of the epoch.
+ */
+function setDosTimes(zip: Uint8Array, epochSeconds: number): void {
+  const v = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  const { time, date } = dosDateTime(epochSeconds);
+  let eocd = zip.length - 22;
+  while (v.getUint32(eocd, true) !== 0x06054b50) eocd--;
+  let at = v.getUint32(eocd + 16, true);
+  for (let i = v.getUint16(eocd + 10, true); i > 0; i--) {
+    v.setUint16(at + 12, time, true);
+    v.setUint16(at + 14, date, true);
+    const local = v.getUint32(at + 42, true);
+    v.setUint16(local + 10, time, true);
+    v.setUint16(local + 12, date, true);
+    at += 46 + v.getUint16(at + 28, true) + v.getUint16(at + 30, true) + v.getUint16(at + 32, true);
+  }
 }

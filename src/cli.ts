@@ -8,6 +8,9 @@ import { PackError } from './errors.js';
 import { formatError, formatExplain, formatExplainOne, formatSummary, formatWarning } from './report.js';
 import type { PackOptions, PackProgress } from './types.js';
 
+/** A usage error: printed with a pointer to --help, exit code 2. */
+class UsageError extends Error {}
+
 export interface CliIO {
   stdout: { write(s: string): unknown; isTTY?: boolean };
   stderr: { write(s: string): unknown; isTTY?: boolean };
@@ -143,9 +146,18 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .fail((msg, err) => {
       if (err && !(err instanceof PackError)) throw err;
-      io.stderr.write(`error: ${msg ?? err?.message}\nRun pywasm-assets --help for usage.\n`);
-      code = 2;
+      throw new UsageError(msg ?? err?.message ?? 'invalid arguments');
+    })
+    .exitProcess(false);
+  try {
+    // The callback receives --help output instead of yargs printing it and exiting.
+    await parser.parseAsync(argv, {}, (_error, _args, output) => {
+      if (output) io.stdout.write(output + '\n');
     });
-  await parser.parseAsync();
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr.write(`error: ${error.message}\nRun pywasm-assets --help for usage.\n`);
+    return 2;
+  }
   return code;
 }

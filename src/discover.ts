@@ -55,8 +55,15 @@ export async function discover(root: string, fs: PackFs = nodeFs): Promise<Disco
   return { root, files, packages };
 }
 
+/** Python's str order: by code point (JS `<` compares UTF-16 units, which differs past the BMP). */
 export function compareCodePoints(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  for (let i = 0; ; ) {
+    const x = a.codePointAt(i);
+    const y = b.codePointAt(i);
+    if (x === undefined || y === undefined) return x === y ? 0 : x === undefined ? -1 : 1;
+    if (x !== y) return x - y;
+    i += x > 0xffff ? 2 : 1;
+  }
 }
 
 /**

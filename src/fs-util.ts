@@ -13,31 +13,47 @@ export interface OutputFile {
 }
 
 export function writeFilesAtomic(fs: PackFs, files: OutputFile[]): void {
-  const staged: [string, string][] = [];
   const suffix = `.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const staged = files.map((file) => ({ final: file.path, tmp: file.path + suffix, backup: file.path + suffix + '.old', data: file.data, backedUp: false, placed: false }));
+  let current = files[0]?.path;
   try {
-    for (const file of files) {
-      fs.mkdirSync(path.dirname(file.path), { recursive: true });
-      const tmp = file.path + suffix;
-      staged.push([tmp, file.path]);
-      fs.writeFileSync(tmp, file.data);
+    for (const s of staged) {
+      current = s.final;
+      fs.mkdirSync(path.dirname(s.final), { recursive: true });
+      fs.writeFileSync(s.tmp, s.data);
     }
-    for (const [tmp, final] of staged) fs.renameSync(tmp, final);
-  } catch (error) {
-    for (const [tmp] of staged) {
-      try {
-        fs.rmSync(tmp, { force: true });
-      } catch {
-        // best effort: the original error matters more
+    // Move earlier outputs aside first, so a failed rename can put them back.
+    for (const s of staged) {
+      current = s.final;
+      if (fs.existsSync(s.final)) {
+        fs.renameSync(s.final, s.backup);
+        s.backedUp = true;
       }
+      fs.renameSync(s.tmp, s.final);
+      s.placed = true;
+    }
+  } catch (error) {
+    for (const s of [...staged].reverse()) {
+      bestEffort(() => s.placed && fs.rmSync(s.final, { force: true }));
+      bestEffort(() => s.backedUp && fs.renameSync(s.backup, s.final));
+      bestEffort(() => fs.rmSync(s.tmp, { force: true }));
     }
     const e = error as NodeJS.ErrnoException;
-    throw new PackError('ERR_WRITE', `Cannot write ${e.path ?? 'the outputs'} (${e.code ?? e.message}).`, 'Check that the output directory is writable (--out).', { cause: error });
+    throw new PackError('ERR_WRITE', `Cannot write ${current ?? 'the outputs'} (${e.code ?? e.message}).`, 'Check that the output directory is writable and that no directory sits where an output goes (--out).', { cause: error });
+  }
+  for (const s of staged) bestEffort(() => s.backedUp && fs.rmSync(s.backup, { force: true }));
+}
+
+function bestEffort(fn: () => unknown): void {
+  try {
+    fn();
+  } catch {
+    // the original error matters more
   }
 }
 
 /** Is `child` equal to or inside `parent`? Both absolute. */
 export function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  return rel === '' || (rel !== '..' && !rel.startsWith('..' + path.sep) && !path.isAbsolute(rel));
 }

@@ -59,14 +59,19 @@ export interface OmittedReason {
 export type ViolationCause =
   | { kind: 'omitted'; rule: string; reason: string }
   | { kind: 'unavailable-extension'; evidence?: string }
-  | { kind: 'missing' };
+  | { kind: 'missing' }
+  /** `from m import n` where `n` is known not to exist in `m` on the target (`codecs.mbcs_encode`). */
+  | { kind: 'missing-name'; evidence: string };
 
 /** A kept module whose unconditional import cannot succeed on the target. */
 export interface Violation {
   /** The kept module that would fail to import. */
   module: string;
   path: string;
-  /** The absolute module name its statement imports (`email.message`; the package for line 0). */
+  /**
+   * The absolute module name its statement imports (`email.message`; the package for
+   * line 0); for a `missing-name` cause, `module.name` (`codecs.mbcs_encode`).
+   */
   imports: string;
   line: number;
   /** Why the last module of `chain` is not importable (the root cause). */
@@ -85,7 +90,15 @@ export interface ClosureInput {
   /** Stdlib modules the rules omit, by dotted name. */
   omitted: Map<string, OmittedReason>;
   provided: ProvidedFn;
+  /**
+   * Evidence when `name` is known not to be defined by `module` on the target,
+   * else undefined (see makeMissingName()). Checked for `from module import name`
+   * when `name` is no module, directly and through `module`'s star imports.
+   */
+  missingName?: MissingNameFn;
 }
+
+export type MissingNameFn = (module: string, name: string) => string | undefined;
 
 export interface PrunedModule {
   module: string;
@@ -175,20 +188,53 @@ interface Requirement {
   line: number;
   /** The modules that must import, in order. */
   needs: string[];
+  /** A failure known without the closure state (a missing name). */
+  fixed?: ViolationCause;
+}
+
+/**
+ * Why `name` is not defined by `module` on the target, looking through the star
+ * imports of `module` when it is a kept module (codecs: `from _codecs import *`).
+ */
+function missingAttribute(module: string, name: string, missingName: MissingNameFn, kept: Map<string, ModuleNode>): string | undefined {
+  const direct = missingName(module, name);
+  if (direct !== undefined) return direct;
+  const node = kept.get(module);
+  if (!node) return undefined;
+  for (const rec of node.imports) {
+    if (!rec.names.includes('*')) continue;
+    const [source] = resolveImport(node.module, node.isPackage, rec);
+    const evidence = source === undefined ? undefined : missingName(source, name);
+    if (evidence !== undefined) return `${evidence} (${module} re-exports ${source} with import *)`;
+  }
+  return undefined;
 }
 
 /** Every module a kept module must be able to import, in line order; the package first. */
-function requirements(node: ModuleNode, isModule: (name: string) => boolean): Requirement[] {
+function requirements(node: ModuleNode, closure: Closure): Requirement[] {
+  const isModule = closure.isModule;
   const out: Requirement[] = [];
   const parent = parentOf(node.module);
   if (parent !== undefined) out.push({ imports: parent, line: 0, needs: prefixes(parent) });
   const seen = new Set<string>();
   for (const rec of node.imports) {
     if (rec.conditional) continue;
-    for (const target of resolveImport(node.module, node.isPackage, rec, isModule)) {
+    const targets = resolveImport(node.module, node.isPackage, rec, isModule);
+    for (const target of targets) {
       if (seen.has(target) || target === node.module) continue;
       seen.add(target);
       out.push({ imports: target, line: rec.line, needs: prefixes(target) });
+    }
+    if (closure.missingName && rec.names.length > 0 && targets.length > 0) {
+      const base = targets[0];
+      for (const name of rec.names) {
+        if (name === '*' || isModule(`${base}.${name}`)) continue;
+        const evidence = missingAttribute(base, name, closure.missingName, closure.kept);
+        if (evidence === undefined) continue;
+        const imports = `${base}.${name}`;
+        out.push({ imports, line: rec.line, needs: prefixes(base), fixed: { kind: 'missing-name', evidence } });
+        break; // the first missing name fails the statement
+      }
     }
   }
   return out;
@@ -209,6 +255,7 @@ class Closure {
   readonly pruned = new Map<string, Violation>();
   readonly omitted: Map<string, OmittedReason>;
   readonly provided: ProvidedFn;
+  readonly missingName?: MissingNameFn;
   private readonly providedCache = new Map<string, Provided | undefined>();
 
   constructor(input: ClosureInput) {
@@ -220,6 +267,7 @@ class Closure {
     }
     this.omitted = input.omitted;
     this.provided = input.provided;
+    this.missingName = input.missingName;
   }
 
   /** A module of the bundle (kept or omitted): decides `from p import n`. */
@@ -247,11 +295,16 @@ class Closure {
   violations(node: ModuleNode, reqs: Requirement[]): Violation[] {
     const out: Violation[] = [];
     for (const req of reqs) {
+      let failed = false;
       for (const name of req.needs) {
         const s = this.status(name);
         if (s.ok) continue;
         out.push({ module: node.module, path: node.path, imports: req.imports, line: req.line, cause: s.cause, chain: [node.module, ...s.chain] });
+        failed = true;
         break;
+      }
+      if (!failed && req.fixed) {
+        out.push({ module: node.module, path: node.path, imports: req.imports, line: req.line, cause: req.fixed, chain: [node.module, req.imports] });
       }
     }
     return out;
@@ -272,7 +325,7 @@ export function checkClosure(input: ClosureInput): Violation[] {
   const out: Violation[] = [];
   for (const node of [...input.kept].sort(byModule)) {
     if (isMainModule(node.module)) continue;
-    out.push(...closure.violations(node, requirements(node, closure.isModule)));
+    out.push(...closure.violations(node, requirements(node, closure)));
   }
   return out;
 }
@@ -290,7 +343,7 @@ export function pruneDependents(input: ClosureInput): PruneResult {
   const dependents = new Map<string, string[]>();
   const nodes = [...input.kept].filter((n) => !isMainModule(n.module)).sort(byModule);
   for (const node of nodes) {
-    const r = requirements(node, closure.isModule);
+    const r = requirements(node, closure);
     reqs.set(node.module, r);
     const names = new Set(r.flatMap((q) => q.needs));
     for (const name of names) {
@@ -339,6 +392,8 @@ export interface BuiltinsData {
   setupPyExtensions: string[];
   /** Built-in and extension modules of the Windows build only (`nt`, `_winapi`, `msvcrt`, ...). */
   windowsOnly: string[];
+  /** Functions of built-in modules defined only in Windows builds: `{ _codecs: ['mbcs_encode', ...] }`. */
+  windowsOnlyAttributes: Record<string, string[]>;
 }
 
 export interface ProvidedFacts {
@@ -379,4 +434,14 @@ export function makeProvided(facts: ProvidedFacts): ProvidedFn {
     if (windows.has(name)) return { available: false, evidence: `${name} exists only in Windows builds of CPython` };
     return undefined;
   };
+}
+
+/**
+ * The `missingName` function of checkClosure() for a non-Windows target: the
+ * functions CPython defines only under MS_WINDOWS in its built-in modules.
+ * @example makeMissingName(builtins)('_codecs', 'mbcs_encode') // → 'mbcs_encode exists only in Windows builds of _codecs'
+ */
+export function makeMissingName(builtins: BuiltinsData): MissingNameFn {
+  const table = new Map(Object.entries(builtins.windowsOnlyAttributes).map(([m, names]) => [m, new Set(names)]));
+  return (module, name) => (table.get(module)?.has(name) ? `${name} exists only in Windows builds of ${module}` : undefined);
 }

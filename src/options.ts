@@ -11,6 +11,7 @@ import { PackError } from './errors.js';
 import { defaultTarget, expandMakeVars, readBuildFacts, pythonForBuild, type BuildFacts, type ModuleFact } from './build-facts.js';
 import { isInside } from './fs-util.js';
 import { probeInterpreter, type InterpreterInfo } from './python.js';
+import { builtinRuleFiles } from './rules.js';
 import type { PackCompression, PackFs, PackInvalidation, PackOptions, PackProfile, PackSources, PackTarget } from './types.js';
 
 export interface ResolvedOptions {
@@ -31,6 +32,9 @@ export interface ResolvedOptions {
   out: string;
   add: string[];
   profile: PackProfile;
+  /** The package's rules/*.json (read with node:fs). */
+  builtinRuleFiles: string[];
+  /** `--rules` files (read with the `fs` option). */
   ruleFiles: string[];
   keep: string[];
   omit: string[];
@@ -236,7 +240,7 @@ export async function resolveOptions(input: PackOptions): Promise<ResolveResult>
   }
 
   if (!facts) {
-    const e = embeddedFacts(version, fs);
+    const e = embeddedFacts(version, nodeFs);
     facts = e.facts;
     if (e.warning) warnings.push({ code: 'EMBEDDED_FACTS', message: e.warning });
   }
@@ -260,8 +264,7 @@ export async function resolveOptions(input: PackOptions): Promise<ResolveResult>
       throw new PackError('ERR_ADD', `--add ${a} is neither a .py file nor a package directory (a directory with __init__.py).`, 'Pass a module file or a package directory.');
     }
   }
-  const { builtinRuleFiles } = await import('./rules.js');
-  const ruleFiles = [...builtinRuleFiles(nodeFs), ...(input.rules ?? []).map(abs)];
+  const ruleFiles = (input.rules ?? []).map(abs);
 
   const envEpoch = process.env.SOURCE_DATE_EPOCH;
   const sourceDateEpoch = input.sourceDateEpoch ?? (envEpoch && /^\d+$/.test(envEpoch) ? Number(envEpoch) : 315532800);
@@ -284,6 +287,7 @@ export async function resolveOptions(input: PackOptions): Promise<ResolveResult>
       out,
       add,
       profile,
+      builtinRuleFiles: builtinRuleFiles(nodeFs),
       ruleFiles,
       keep: input.keep ?? [],
       omit: input.omit ?? [],

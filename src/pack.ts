@@ -63,7 +63,7 @@ async function decide(input: PackOptions): Promise<{ ctx: Context; tree: Discove
   const { fs, lib } = options;
 
   // The rule files are all checked before any work starts.
-  const rules = loadRules(options.ruleFiles, fs);
+  const rules = loadRules([...options.builtinRuleFiles, ...options.ruleFiles], fs);
   const tree = await timed(ctx, 'discover', () => discover(lib, fs));
   if (!tree.files.includes('os.py')) {
     throw new PackError('ERR_NO_OS_PY', `${lib} has no os.py, so it is not a Python stdlib (CPython finds its stdlib by os.py).`, 'Point --lib at a CPython Lib/ or lib/python3.X directory.');
@@ -89,11 +89,16 @@ async function decide(input: PackOptions): Promise<{ ctx: Context; tree: Discove
   return { ctx, tree, decisions: applied.decisions };
 }
 
-function readSource(ctx: Context, file: string, shown: string, problems: string[]): Uint8Array {
+interface ReadProblem {
+  line: string;
+  error: unknown;
+}
+
+function readSource(ctx: Context, file: string, shown: string, problems: ReadProblem[]): Uint8Array {
   try {
     return ctx.options.fs.readFileSync(file);
   } catch (error) {
-    problems.push(`${shown} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    problems.push({ line: `${shown} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, error });
     return new Uint8Array();
   }
 }
@@ -101,7 +106,7 @@ function readSource(ctx: Context, file: string, shown: string, problems: string[
 /** Units to compile: the sysconfigdata, kept stdlib modules (tree order), --add modules. */
 function collectUnits(ctx: Context, tree: DiscoverResult, decisions: Decision[]): Unit[] {
   const { options } = ctx;
-  const problems: string[] = [];
+  const problems: ReadProblem[] = [];
   const units: Unit[] = [];
   const facts = options.facts;
   if (facts.sysconfigdataName && facts.sysconfigdataSource) {
@@ -139,7 +144,11 @@ function collectUnits(ctx: Context, tree: DiscoverResult, decisions: Decision[])
     walk(added, base);
   }
   if (problems.length) {
-    throw new PackError('ERR_FILE_UNREADABLE', `Cannot read ${problems.length === 1 ? problems[0] : `${problems.length} source files:\n  ${problems.join('\n  ')}`}.`, 'Fix the file permissions, or omit the files with --omit.', { details: problems });
+    const lines = problems.map((p) => p.line);
+    throw new PackError('ERR_FILE_UNREADABLE', `Cannot read ${lines.length === 1 ? lines[0] : `${lines.length} source files:\n  ${lines.join('\n  ')}`}.`, 'Fix the file permissions, or omit the files with --omit.', {
+      details: lines,
+      cause: problems.length === 1 ? problems[0].error : new AggregateError(problems.map((p) => p.error)),
+    });
   }
   const addedStems = new Map<string, string>();
   for (const u of units) {

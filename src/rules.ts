@@ -62,7 +62,8 @@ const ID_RE = /^[a-z0-9][a-z0-9._/-]*$/;
 
 /**
  * Reads and validates rule files. Every problem of every file is collected and
- * reported together in one ERR_RULE_INVALID.
+ * reported together in one ERR_RULE_INVALID. The package's own rules (under
+ * RULES_DIR) are always read with node:fs; other files with `fs`.
  */
 export function loadRules(files: string[], fs: PackFs = nodeFs, displayBase = RULES_DIR): Rule[] {
   const problems: string[] = [];
@@ -72,7 +73,7 @@ export function loadRules(files: string[], fs: PackFs = nodeFs, displayBase = RU
     const shown = file.startsWith(displayBase) ? 'rules/' + path.relative(displayBase, file).split(path.sep).join('/') : file;
     let text: string;
     try {
-      text = String(fs.readFileSync(file, 'utf8'));
+      text = String((file.startsWith(RULES_DIR) ? nodeFs : fs).readFileSync(file, 'utf8'));
     } catch (error) {
       problems.push(`${shown}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? error}).`);
       continue;
