@@ -23,6 +23,9 @@
  */
 import { PackError } from './errors.js';
 import { renderLoader } from './packager/loader.js';
+import { compareCodePoints } from './discover.js';
+
+export { compareCodePoints };
 
 export interface PackageFile {
   /** Absolute, normalized path in the virtual file system, e.g. `/usr/local/lib/python311.zip`. */
@@ -146,17 +149,6 @@ const SHORT_ESCAPES: Record<number, string> = {
   0x0c: '\\f',
 };
 
-/** Python's `str` ordering (code points); JS `<` compares UTF-16 units, which differs above U+FFFF. */
-export function compareCodePoints(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.codePointAt(i)!;
-    const y = b.codePointAt(i)!;
-    if (x !== y) return x < y ? -1 : 1;
-    if (x > 0xffff) i++;
-  }
-  return a.length - b.length;
-}
 
 function checkName(name: unknown): string {
   if (typeof name !== 'string' || name === '' || /[/\\\0]/.test(name) || name === '.' || name === '..') {
