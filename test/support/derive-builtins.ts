@@ -17,9 +17,12 @@
  * - PC/config.c and PCbuild/*.vcxproj (`<TargetExt>.pyd`): the Windows build's
  *   built-in and extension modules; those no POSIX list names (and that are not
  *   Lib/ modules) exist only on Windows.
+ * - Modules/<dir>/clinic/<file>.h of each built-in module: functions whose method
+ *   definition appears only inside `#if defined(MS_WINDOWS)` blocks exist only
+ *   on Windows (`_codecs.mbcs_encode`, which `encodings.mbcs` imports).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface DerivedBuiltins {
@@ -31,6 +34,7 @@ export interface DerivedBuiltins {
   stdlibExtensions: string[];
   setupPyExtensions: string[];
   windowsOnly: string[];
+  windowsOnlyAttributes: Record<string, string[]>;
 }
 
 const sorted = (names: Iterable<string>) => [...new Set(names)].sort();
@@ -42,15 +46,37 @@ function frozenArray(frozenC: string, array: string): string[] {
   return [...body.matchAll(/^\s*\{"([^"]+)"/gm)].map((m) => m[1]);
 }
 
+/** Method names an Argument Clinic header defines only under `#if defined(MS_WINDOWS)`. */
+function windowsOnlyMethods(header: string): string[] {
+  const windows = new Set<string>();
+  const elsewhere = new Set<string>();
+  let inWindows = false;
+  for (const line of header.split('\n')) {
+    if (line === '#if defined(MS_WINDOWS)') inWindows = true;
+    else if (line === '#endif /* defined(MS_WINDOWS) */') inWindows = false;
+    const m = /^\s*\{"([A-Za-z0-9_]+)",/.exec(line);
+    if (m) (inWindows ? windows : elsewhere).add(m[1]);
+  }
+  return sorted([...windows].filter((n) => !elsewhere.has(n)));
+}
+
 export function deriveBuiltins(srcdir: string): DerivedBuiltins {
   const read = (p: string) => readFileSync(join(srcdir, p), 'utf8');
   const version = /PY_MINOR_VERSION\s+(\d+)/.exec(read('Include/patchlevel.h'));
   const major = /PY_MAJOR_VERSION\s+(\d+)/.exec(read('Include/patchlevel.h'));
-  const bootstrap = read('Modules/Setup.bootstrap.in')
+  const bootstrapLines = read('Modules/Setup.bootstrap.in')
     .split('\n')
     .map((l) => l.replace(/#.*/, '').trim())
     .filter((l) => l && !l.startsWith('*') && !l.startsWith('@'))
-    .map((l) => l.split(/\s+/)[0]);
+    .map((l) => l.split(/\s+/));
+  const bootstrap = bootstrapLines.map((l) => l[0]);
+  const windowsOnlyAttributes: Record<string, string[]> = {};
+  for (const [name, file] of bootstrapLines) {
+    const header = join('Modules', dirname(file), 'clinic', `${basename(file)}.h`);
+    if (!existsSync(join(srcdir, header))) continue;
+    const names = windowsOnlyMethods(read(header));
+    if (names.length > 0) windowsOnlyAttributes[name] = names;
+  }
   const inittab = [...read('Modules/config.c.in').matchAll(/^\s*\{"([^"]+)",/gm)].map((m) => m[1]);
   const frozenC = read('Python/frozen.c');
   const configure = read('configure.ac');
@@ -74,7 +100,8 @@ export function deriveBuiltins(srcdir: string): DerivedBuiltins {
       'bootstrap_modules[] of Python/frozen.c; frozen = stdlib_modules[] of Python/frozen.c; ' +
       'stdlibExtensions = PY_STDLIB_MOD names of configure.ac (they have MODULE_<NAME>_STATE); ' +
       'setupPyExtensions = names setup.py builds without a state variable (commented out in configure.ac); ' +
-      'windowsOnly = modules of PC/config.c and the .pyd projects of PCbuild/ that no POSIX build has.',
+      'windowsOnly = modules of PC/config.c and the .pyd projects of PCbuild/ that no POSIX build has; ' +
+      'windowsOnlyAttributes = functions of built-in modules that the clinic headers of Modules/ define only under MS_WINDOWS.',
     builtin: sorted(builtin),
     frozen: sorted(frozenArray(frozenC, 'stdlib_modules')),
     // os sets sys.modules['os.path'] to posixpath/ntpath; __main__ is the running program.
@@ -82,6 +109,7 @@ export function deriveBuiltins(srcdir: string): DerivedBuiltins {
     stdlibExtensions: sorted(stdlibExtensions.filter((n) => n !== 'NAME')),
     setupPyExtensions: sorted(setupPy),
     windowsOnly: sorted(windowsOnly),
+    windowsOnlyAttributes,
   };
 }
 
