@@ -28,6 +28,12 @@ export type ImportRecord = {
   line: number;
   /** A literal `importlib.import_module('x')` / `__import__('x')`. */
   dynamic?: boolean;
+  /**
+   * Conditional only through platform tests that every WebAssembly target passes
+   * (`if os.name == 'posix':`, the `else` of `if sys.platform == 'win32':`):
+   * runs on import there. Present (true) only on conditional records.
+   */
+  onWasm?: boolean;
 };
 
 export interface ModuleNode {
@@ -96,6 +102,11 @@ export interface ClosureInput {
    * when `name` is no module, directly and through `module`'s star imports.
    */
   missingName?: MissingNameFn;
+  /**
+   * The target is WebAssembly (os.name 'posix', sys.platform 'emscripten' or
+   * 'wasi'): records marked `onWasm` count as unconditional. @default false
+   */
+  wasm?: boolean;
 }
 
 export type MissingNameFn = (module: string, name: string) => string | undefined;
@@ -218,7 +229,7 @@ function requirements(node: ModuleNode, closure: Closure): Requirement[] {
   if (parent !== undefined) out.push({ imports: parent, line: 0, needs: prefixes(parent) });
   const seen = new Set<string>();
   for (const rec of node.imports) {
-    if (rec.conditional) continue;
+    if (rec.conditional && !(closure.wasm && rec.onWasm)) continue;
     const targets = resolveImport(node.module, node.isPackage, rec, isModule);
     for (const target of targets) {
       if (seen.has(target) || target === node.module) continue;
@@ -256,6 +267,7 @@ class Closure {
   readonly omitted: Map<string, OmittedReason>;
   readonly provided: ProvidedFn;
   readonly missingName?: MissingNameFn;
+  readonly wasm: boolean;
   private readonly providedCache = new Map<string, Provided | undefined>();
 
   constructor(input: ClosureInput) {
@@ -268,6 +280,7 @@ class Closure {
     this.omitted = input.omitted;
     this.provided = input.provided;
     this.missingName = input.missingName;
+    this.wasm = input.wasm ?? false;
   }
 
   /** A module of the bundle (kept or omitted): decides `from p import n`. */

@@ -168,6 +168,20 @@ const CASES: { name: string; source: string; expect: Row[] }[] = [
   },
 ];
 
+find('platform tests decided on every WebAssembly target mark their imports onWasm', () => {
+  if (!havePython()) return skip('python3 is not available');
+  const source =
+    "import os, sys\nif os.name == 'posix':\n    import _posixshmem\nif sys.platform == 'win32':\n    import _winapi\nelse:\n    import unix\n" +
+    "if sys.platform == 'emscripten':\n    import emscripten_only\nif sys.platform.startswith('win') or os.name == 'nt':\n    import nt\nelse:\n    import posix\n" +
+    "_can_fork = sys.platform not in {'emscripten', 'wasi'}\nif not _can_fork:\n    import nofork\n" +
+    "if os.name == 'posix':\n    try:\n        import guarded\n    except ImportError:\n        pass\n";
+  const [records] = findImports([source]);
+  assert.equal(records.filter((r) => r.conditional).map((r) => `${r.name}${r.onWasm ? ' onWasm' : ''}`), [
+    '_posixshmem onWasm', '_winapi', 'unix onWasm', 'emscripten_only', 'nt', 'posix onWasm', 'nofork onWasm', 'guarded',
+  ]);
+  assert.ok(records.filter((r) => !r.conditional).every((r) => r.onWasm === undefined));
+});
+
 find('each snippet gives the expected records', () => {
   if (!havePython()) return skip('python3 is not available');
   const results = findImports(CASES.map((c) => c.source));
@@ -294,6 +308,15 @@ check('with missingName, from-imports of Windows-only functions fail, also throu
   assert.equal(checkClosure({ kept, omitted: new Map(), provided }), [], 'names are not checked without missingName');
   const { pruned } = pruneDependents({ kept: [...kept, mod('user', ['encodings.mbcs'])], omitted: new Map(), provided, missingName });
   assert.equal(pruned.map((p) => p.violation.chain), [['direct', '_codecs.oem_encode'], ['encodings.mbcs', 'codecs.mbcs_encode'], ['user', 'encodings.mbcs', 'codecs.mbcs_encode']]);
+});
+
+check('with wasm: true, onWasm records count as unconditional', () => {
+  const kept = [mod('multiprocessing', [], true), mod('multiprocessing.resource_tracker', [{ ...rec('_posixshmem', 37, true), onWasm: true }])];
+  const states = makeProvided({ builtins: BUILTINS, states: { _posixshmem: 'n/a' } });
+  assert.equal(checkClosure({ kept, omitted: new Map(), provided: states }), []);
+  assert.equal(brief(checkClosure({ kept, omitted: new Map(), provided: states, wasm: true })), [
+    "multiprocessing.resource_tracker -> _posixshmem (37): multiprocessing.resource_tracker > _posixshmem / unavailable (MODULE__POSIXSHMEM_STATE = 'n/a')",
+  ]);
 });
 
 check.run();
@@ -487,18 +510,21 @@ real("on Pyodide's own stdlib, the check predicts the failures measured in Pyodi
     const run = spawnSync('python3', [DRIVER, '--scan', tmp], { encoding: 'utf8', maxBuffer: 256 << 20 });
     assert.is(run.status, 0, run.stderr);
     const kept: ModuleNode[] = JSON.parse(run.stdout).modules;
-    const { pruned } = pruneDependents({ kept, omitted: new Map(), provided: makeProvided({ builtins: BUILTINS, ...facts }), missingName: makeMissingName(BUILTINS) });
-    const predicted = new Set(pruned.map((p) => p.module));
+    const input = { kept, omitted: new Map(), provided: makeProvided({ builtins: BUILTINS, ...facts }), missingName: makeMissingName(BUILTINS) };
+    const predicted = new Set(pruneDependents({ ...input, wasm: true }).pruned.map((p) => p.module));
+    const predictedNoWasm = new Set(pruneDependents(input).pruned.map((p) => p.module));
     // Measured in Pyodide 0.25.1 (test/pyodide.test.ts, PYODIDE_OWN_FAILURES).
     const measured = [
       'asyncio.windows_events', 'asyncio.windows_utils', 'concurrent.futures.process', 'encodings.mbcs', 'encodings.oem',
       'multiprocessing.forkserver', 'multiprocessing.popen_forkserver', 'multiprocessing.popen_spawn_win32', 'multiprocessing.queues',
       'multiprocessing.resource_tracker', 'multiprocessing.shared_memory', 'multiprocessing.synchronize', 'pty', 'tty',
     ];
-    // Known misses: `if os.name == 'posix': import _multiprocessing, _posixshmem` is a platform
-    // test, so conditional, yet true on every WASM target (resource_tracker, and what imports it).
-    const missedKnown = ['multiprocessing.forkserver', 'multiprocessing.popen_forkserver', 'multiprocessing.resource_tracker', 'multiprocessing.shared_memory'];
-    assert.equal(measured.filter((m) => !predicted.has(m)), missedKnown);
+    assert.equal(measured.filter((m) => !predicted.has(m)), []);
+    // Without `wasm`, `if os.name == 'posix': import _multiprocessing, _posixshmem` stays conditional:
+    // resource_tracker and what imports it are missed.
+    assert.equal(measured.filter((m) => !predictedNoWasm.has(m)), [
+      'multiprocessing.forkserver', 'multiprocessing.popen_forkserver', 'multiprocessing.resource_tracker', 'multiprocessing.shared_memory',
+    ]);
     // Over-reported: Pyodide links _ctypes (and its own js/_pyodide_core) without a MODULE_*_STATE.
     const over = [...predicted].filter((m) => !measured.includes(m));
     assert.ok(over.every((m) => m === 'ctypes' || m.startsWith('ctypes.') || m === 'multiprocessing.sharedctypes' || m === 'pyodide' || m.startsWith('pyodide.')), over.join(' '));

@@ -32,6 +32,12 @@ bodies (they execute on import). It is True when the statement
   ``_false = 0; if _false: import encodings``, codecs' and xml.sax's hints for
   modulefinder); their ``else`` runs on import, so it is not conditional.
 
+A conditional record gets ``"onWasm": True`` when every guard that makes it
+conditional is a platform test decided true on all WebAssembly targets
+(os.name ``'posix'``, sys.platform ``'emscripten'`` or ``'wasi'``): ``if
+os.name == 'posix':``, the ``else`` of ``if sys.platform == 'win32':``, and
+flags bound to such tests. It runs on import there.
+
 Only statements are visited (expressions only in ``if`` tests), which keeps
 the whole 3.11 stdlib well under a second.
 """
@@ -69,7 +75,7 @@ _Match = getattr(ast, "Match", None)
 def find_imports(tree):
     """Return the import records of a module's AST (see the module doc)."""
     out = []
-    _walk(tree.body, False, True, False, out, _Flags())
+    _walk(tree.body, False, False, True, False, out, _Flags())
     out.sort(key=_line)  # _collect visits nested bodies out of order
     return out
 
@@ -83,17 +89,20 @@ class _Flags(set):
     bound to a falsy constant (``falsy``: ``_false = 0`` before the
     ``if _false: import x`` hints for modulefinder in codecs and xml.sax)."""
 
-    __slots__ = ("falsy",)
+    __slots__ = ("falsy", "wasm")
 
     def __init__(self):
         super().__init__()
         self.falsy = set()
+        self.wasm = {}  # flag name -> its value on WebAssembly, when decided
 
 
-def _walk(body, conditional, top, guarded, out, flags):
+def _walk(body, conditional, wasm, top, guarded, out, flags):
     """Visit a statement list.
 
     conditional: statements here may not run on import.
+    wasm: the same, on a WebAssembly target (os.name 'posix', sys.platform
+      'emscripten' or 'wasi'), where some platform tests are decided.
     top: module scope (flags are tracked only there).
     guarded: inside a platform test or import-guarding try at module scope;
       names bound here become flags.
@@ -102,58 +111,69 @@ def _walk(body, conditional, top, guarded, out, flags):
         kind = type(stmt)
         if kind is _Import:
             for alias in stmt.names:
-                out.append({"name": alias.name, "level": 0, "names": [],
-                            "conditional": conditional, "line": stmt.lineno})
+                rec = {"name": alias.name, "level": 0, "names": [],
+                       "conditional": conditional, "line": stmt.lineno}
+                if conditional and not wasm:
+                    rec["onWasm"] = True
+                out.append(rec)
                 if guarded:
                     flags.add(alias.asname or alias.name.partition(".")[0])
         elif kind is _ImportFrom:
-            out.append({"name": stmt.module or "", "level": stmt.level,
-                        "names": [a.name for a in stmt.names],
-                        "conditional": conditional, "line": stmt.lineno})
+            rec = {"name": stmt.module or "", "level": stmt.level,
+                   "names": [a.name for a in stmt.names],
+                   "conditional": conditional, "line": stmt.lineno}
+            if conditional and not wasm:
+                rec["onWasm"] = True
+            out.append(rec)
             if guarded:
                 for alias in stmt.names:
                     flags.add(alias.asname or alias.name)
         elif kind in _Func:
             _collect(stmt.body, out)
         elif kind is _Class:
-            _walk(stmt.body, conditional, False, False, out, flags)
+            _walk(stmt.body, conditional, wasm, False, False, out, flags)
         elif kind is _If:
             test = _classify(stmt.test, flags)
             if test == "platform":
-                _walk(stmt.body, True, top, top, out, flags)
-                _walk(stmt.orelse, True, top, top, out, flags)
+                value = _wasm_value(stmt.test, flags)
+                _walk(stmt.body, True, wasm if value is True else True,
+                      top, top, out, flags)
+                _walk(stmt.orelse, True, wasm if value is False else True,
+                      top, top, out, flags)
             elif test == "skip-body":
-                _walk(stmt.body, True, top, False, out, flags)
-                _walk(stmt.orelse, conditional, top, guarded, out, flags)
+                _walk(stmt.body, True, True, top, False, out, flags)
+                _walk(stmt.orelse, conditional, wasm, top, guarded, out, flags)
             else:
-                _walk(stmt.body, conditional, top, guarded, out, flags)
-                _walk(stmt.orelse, conditional, top, guarded, out, flags)
+                _walk(stmt.body, conditional, wasm, top, guarded, out, flags)
+                _walk(stmt.orelse, conditional, wasm, top, guarded, out, flags)
         elif kind in _Try:
             guard = any(_catches_import_error(h.type) for h in stmt.handlers)
             inner = conditional or guard
+            winner = wasm or guard
             g = guarded or (top and guard)
-            _walk(stmt.body, inner, top, g, out, flags)
+            _walk(stmt.body, inner, winner, top, g, out, flags)
             for handler in stmt.handlers:
-                _walk(handler.body, True, top, g, out, flags)
-            _walk(stmt.orelse, inner, top, g, out, flags)
-            _walk(stmt.finalbody, conditional, top, guarded, out, flags)
+                _walk(handler.body, True, True, top, g, out, flags)
+            _walk(stmt.orelse, inner, winner, top, g, out, flags)
+            _walk(stmt.finalbody, conditional, wasm, top, guarded, out, flags)
         elif kind in _Assign:
             value = stmt.value
             if value is not None:
                 if type(value) is ast.Call and type(value.func) in _CALLEE:
                     _dynamic(value, conditional, stmt.lineno, out)
                 if top and kind is not ast.Expr:
-                    if guarded or _classify(value, flags) == "platform":
+                    platform = _classify(value, flags) == "platform"
+                    if guarded or platform:
                         _bind(stmt, flags)
-                    _bind_constant(stmt, value, flags.falsy)
+                    _bind_constant(stmt, value, flags, platform and not guarded)
         elif kind in _With:
-            _walk(stmt.body, conditional, top, guarded, out, flags)
+            _walk(stmt.body, conditional, wasm, top, guarded, out, flags)
         elif kind in _Loop:
-            _walk(stmt.body, conditional, top, guarded, out, flags)
-            _walk(stmt.orelse, conditional, top, guarded, out, flags)
+            _walk(stmt.body, conditional, wasm, top, guarded, out, flags)
+            _walk(stmt.orelse, conditional, wasm, top, guarded, out, flags)
         elif _Match is not None and kind is _Match:
             for case in stmt.cases:
-                _walk(case.body, conditional, top, guarded, out, flags)
+                _walk(case.body, conditional, wasm, top, guarded, out, flags)
 
 
 # Statement (and handler/case) types that hold statement lists.
@@ -202,6 +222,81 @@ def _collect(body, out):
             else:
                 for field in fields:
                     push(getattr(stmt, field))
+
+
+# What every WebAssembly target of CPython 3.11 reports (Emscripten, WASI).
+_WASM_OS_NAME = "posix"
+_WASM_PLATFORMS = ("emscripten", "wasi")
+
+
+def _is_attr(node, attr):
+    return (type(node) is ast.Attribute and node.attr == attr
+            and type(node.value) is ast.Name and node.value.id in _PLATFORM_MODULES)
+
+
+def _strings(node):
+    """A str constant or a tuple/list/set of them, as a tuple; else None."""
+    if type(node) is ast.Constant and type(node.value) is str:
+        return (node.value,)
+    if type(node) in (ast.Tuple, ast.List, ast.Set):
+        if all(type(e) is ast.Constant and type(e.value) is str for e in node.elts):
+            return tuple(e.value for e in node.elts)
+    return None
+
+
+def _all_or_none(results):
+    """True if every result is true, False if none is, else None (undecided)."""
+    results = list(results)
+    return True if all(results) else False if not any(results) else None
+
+
+def _wasm_value(node, flags):
+    """The value of a platform test on every WebAssembly target, or None.
+
+    Decides comparisons of os.name and sys.platform with string constants,
+    sys.platform.startswith(...), and/or/not of those, and flags bound to them
+    (subprocess: `_can_fork_exec = sys.platform not in {"emscripten", "wasi"}`).
+    """
+    t = type(node)
+    if t is ast.Compare and len(node.ops) == 1:
+        op = type(node.ops[0])
+        right = _strings(node.comparators[0])
+        if right is None:
+            return None
+        if _is_attr(node.left, "name"):
+            values = (_WASM_OS_NAME,)
+        elif _is_attr(node.left, "platform"):
+            values = _WASM_PLATFORMS
+        else:
+            return None
+        if op is ast.Eq and len(right) == 1:
+            return _all_or_none(v == right[0] for v in values)
+        if op is ast.NotEq and len(right) == 1:
+            return _all_or_none(v != right[0] for v in values)
+        if op is ast.In:
+            return _all_or_none(v in right for v in values)
+        if op is ast.NotIn:
+            return _all_or_none(v not in right for v in values)
+        return None
+    if t is ast.Call:
+        f = node.func
+        if (type(f) is ast.Attribute and f.attr == "startswith"
+                and _is_attr(f.value, "platform") and len(node.args) == 1):
+            prefixes = _strings(node.args[0])
+            if prefixes is not None:
+                return _all_or_none(v.startswith(prefixes) for v in _WASM_PLATFORMS)
+        return None
+    if t is ast.UnaryOp and type(node.op) is ast.Not:
+        value = _wasm_value(node.operand, flags)
+        return None if value is None else not value
+    if t is ast.BoolOp:
+        values = [_wasm_value(v, flags) for v in node.values]
+        if type(node.op) is ast.And:
+            return False if False in values else None if None in values else True
+        return True if True in values else None if None in values else False
+    if t is ast.Name:
+        return flags.wasm.get(node.id)
+    return None
 
 
 def _catches_import_error(node):
@@ -270,13 +365,19 @@ def _platform(node, flags):
     return False
 
 
-def _bind_constant(stmt, value, falsy):
+def _bind_constant(stmt, value, flags, platform):
+    """Track `name = <falsy constant>` and `name = <platform test decided on WASM>`."""
     if _single_name_target(stmt):
         name = stmt.targets[0].id if type(stmt) is ast.Assign else stmt.target.id
         if type(value) is ast.Constant and not value.value:
-            falsy.add(name)
+            flags.falsy.add(name)
         else:
-            falsy.discard(name)
+            flags.falsy.discard(name)
+        decided = _wasm_value(value, flags) if platform else None
+        if decided is None:
+            flags.wasm.pop(name, None)
+        else:
+            flags.wasm[name] = decided
 
 
 def _single_name_target(stmt):
