@@ -10,8 +10,8 @@ Each record is a dict::
 the number of leading dots, ``names`` the imported names of ``from x import
 a, b`` (``["*"]`` for a star import, ``[]`` for ``import x``). One record per
 alias of ``import a, b``. A literal ``importlib.import_module('x')`` or
-``__import__('x')`` that is the whole value of a statement is recorded too,
-with ``"dynamic": True``.
+``__import__('x')`` that is the whole value of a statement outside function
+bodies is recorded too, with ``"dynamic": True``.
 
 ``conditional`` is False when importing the module runs the statement:
 module level, including plain ``if``/``with``/``for``/``try`` bodies and class
