@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PackError } from './errors.js';
 import type { PackInvalidation } from './types.js';
@@ -487,9 +488,35 @@ export class CompilerPool {
     return this.workers.length;
   }
 
-  private async spawn(): Promise<void> {
-    if (this.workers.length > 0) return;
-    this.workers = Array.from({ length: this.jobs }, () => new Worker(this.info.executable, this.info.cwd));
+  private starting: Promise<void> | undefined;
+
+  private spawn(): Promise<void> {
+    this.starting ??= this.startWorkers();
+    return this.starting;
+  }
+
+  /**
+   * Starts the workers with the interpreter's own binary (`sys.executable`)
+   * when it reported an absolute one: a launcher such as pyenv's `python3`
+   * shim costs ~200 ms per start. If that binary does not work on its own (a
+   * wrapper script that sets up the environment), falls back to the name as given.
+   */
+  private async startWorkers(): Promise<void> {
+    const { executable, resolved } = this.info;
+    const direct = resolved !== executable && isAbsolute(resolved) && existsSync(resolved) ? resolved : undefined;
+    if (direct) {
+      try {
+        await this.launch(direct);
+        return;
+      } catch {
+        await Promise.all(this.workers.map((w) => w.close()));
+      }
+    }
+    await this.launch(executable);
+  }
+
+  private async launch(command: string): Promise<void> {
+    this.workers = Array.from({ length: this.jobs }, () => new Worker(command, this.info.cwd));
     // Wait until each answers, so a broken interpreter fails here, not mid-run.
     await Promise.all(
       this.workers.map(async (w) => {
@@ -497,7 +524,7 @@ export class CompilerPool {
         if (frame.header.magic !== this.info.magic) {
           throw new PackError(
             'ERR_PYTHON_WORKER',
-            `Build interpreter worker (${this.info.executable}) reports magic ${frame.header.magic}, expected ${this.info.magic}.`,
+            `Build interpreter worker (${command}) reports magic ${frame.header.magic}, expected ${this.info.magic}.`,
           );
         }
       }),

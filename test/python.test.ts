@@ -304,7 +304,7 @@ while True:
 
 crash('a worker that dies mid-run rejects with ERR_PYTHON_WORKER and its stderr', async () => {
   const info = await getInfo();
-  const pool = await CompilerPool.start({ ...info, executable: crashingPython(info) }, { jobs: 2 });
+  const pool = await CompilerPool.start({ ...info, executable: crashingPython(info), resolved: 'crashing-python' }, { jobs: 2 });
   try {
     const error = await rejects(pool.compile([item('a', 'x = 1\n'), item('b', 'y = 2\n')], { optimize: 0, invalidation: 'unchecked-hash' }));
     assert.is(error.code, 'ERR_PYTHON_WORKER');
@@ -320,10 +320,31 @@ crash('a worker that cannot start fails CompilerPool.start', async () => {
   const exe = join(tmp, 'dead-python');
   writeFileSync(exe, '#!/bin/sh\necho "cannot start: no memory" >&2\nexit 7\n');
   chmodSync(exe, 0o755);
-  const error = await rejects(CompilerPool.start({ ...info, executable: exe }, { jobs: 1 }));
+  const error = await rejects(CompilerPool.start({ ...info, executable: exe, resolved: exe }, { jobs: 1 }));
   assert.is(error.code, 'ERR_PYTHON_WORKER');
   assert.match(error.message, 'exited with code 7');
   assert.match(error.message, 'cannot start: no memory');
+});
+
+crash('workers start from sys.executable, falling back to the name as given', async () => {
+  const info = await getInfo();
+  // A launcher whose sys.executable is not runnable on its own: the pool must still work.
+  const pool = await CompilerPool.start({ ...info, resolved: join(tmp, 'not-runnable') }, { jobs: 1 });
+  try {
+    const out = await pool.compile([item('m', 'value = 1\n')], { optimize: 0, invalidation: 'unchecked-hash' });
+    assert.ok(out[0].ok);
+  } finally {
+    await pool.close();
+  }
+  writeFileSync(join(tmp, 'not-runnable'), '#!/bin/sh\nexit 1\n');
+  chmodSync(join(tmp, 'not-runnable'), 0o755);
+  const again = await CompilerPool.start({ ...info, resolved: join(tmp, 'not-runnable') }, { jobs: 1 });
+  try {
+    const out = await again.compile([item('m', 'value = 1\n')], { optimize: 0, invalidation: 'unchecked-hash' });
+    assert.ok(out[0].ok);
+  } finally {
+    await again.close();
+  }
 });
 
 crash('a lazy pool starts no process until it compiles', async () => {
