@@ -10,7 +10,7 @@
 import nodeFs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkClosure, pruneDependents, type BuiltinsData, type ImportRecord, type ModuleNode, type OmittedReason, type ProvidedFn, type Violation } from './imports.js';
+import { pruneDependents, type BuiltinsData, type ImportRecord, type ModuleNode, type OmittedReason, type ProvidedFn, type Violation } from './imports.js';
 import type { BuildFacts } from './build-facts.js';
 import { moduleName } from './discover.js';
 import type { ResolvedOptions } from './options.js';
@@ -55,17 +55,24 @@ export function providedBy(facts: BuildFacts, builtins: BuiltinsData): ProvidedF
   };
 }
 
-/** `a imports b, which rule R omits (reason)` and the like; English for warnings and decisions. */
+/**
+ * English for warnings and decisions, e.g.
+ * `xml.sax.saxutils imports urllib.request, omitted by rule net-http (...)`;
+ * `pty imports tty, which imports termios, an extension module the target lacks (...)`.
+ */
 export function describeViolation(v: Violation): string {
-  const via = v.chain.length > 2 ? ` (via ${v.chain.slice(1, -1).join(' -> ')})` : '';
-  const last = v.chain[v.chain.length - 1] ?? v.imports;
+  const hops = v.chain.length > 1 ? v.chain.slice(1) : [v.imports];
+  let text = `${v.module} imports ${v.imports}`;
+  for (const hop of hops.slice(1)) text += `, which imports ${hop}`;
+  const last = hops[hops.length - 1];
+  if (hops.length === 1 && last !== v.imports) text += ` (package ${last})`;
   switch (v.cause.kind) {
     case 'omitted':
-      return `${v.module} imports ${v.imports}${via}; ${last} is omitted by rule ${v.cause.rule} (${v.cause.reason})`;
+      return `${text}, omitted by rule ${v.cause.rule} (${v.cause.reason})`;
     case 'unavailable-extension':
-      return `${v.module} imports ${v.imports}${via}; ${last} is an extension module the target lacks (${v.cause.evidence ?? 'unavailable'})`;
+      return `${text}, an extension module the target lacks (${v.cause.evidence ?? 'unavailable'})`;
     default:
-      return `${v.module} imports ${v.imports}${via}; ${last} is neither in the bundle nor provided by the target`;
+      return `${text}, which is neither in the bundle nor provided by the target`;
   }
 }
 
@@ -117,13 +124,13 @@ export async function analyzeImports(
       warnings.push({ code: 'IMPORT_UNAVAILABLE', path: p.path, module: p.module, message: describeViolation(p.violation) });
     }
   } else {
-    report.violations = checkClosure(input);
-    const byModule = new Map<string, Violation[]>();
+    // The reference's lists stay as they are; every module that would fail to import is reported,
+    // including those that fail only through another kept module (pty via tty) or their package.
+    report.violations = pruneDependents(input).pruned.map((p) => p.violation);
     for (const v of report.violations) {
-      byModule.set(v.module, [...(byModule.get(v.module) ?? []), v]);
+      report.verdicts.set(v.module, verdictOf([v]));
       warnings.push({ code: 'IMPORT_UNAVAILABLE', path: v.path, module: v.module, message: describeViolation(v) });
     }
-    for (const [module, vs] of byModule) report.verdicts.set(module, verdictOf(vs));
   }
   return report;
 }
