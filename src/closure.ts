@@ -10,7 +10,7 @@
 import nodeFs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pruneDependents, type BuiltinsData, type ImportRecord, type ModuleNode, type OmittedReason, type ProvidedFn, type Violation } from './imports.js';
+import { makeMissingName, pruneDependents, type BuiltinsData, type ImportRecord, type ModuleNode, type OmittedReason, type ProvidedFn, type Violation } from './imports.js';
 import type { BuildFacts } from './build-facts.js';
 import { moduleName } from './discover.js';
 import type { ResolvedOptions } from './options.js';
@@ -71,6 +71,8 @@ export function describeViolation(v: Violation): string {
       return `${text}, omitted by rule ${v.cause.rule} (${v.cause.reason})`;
     case 'unavailable-extension':
       return `${text}, an extension module the target lacks (${v.cause.evidence ?? 'unavailable'})`;
+    case 'missing-name':
+      return `${text}, which does not exist on the target (${v.cause.evidence})`;
     default:
       return `${text}, which is neither in the bundle nor provided by the target`;
   }
@@ -94,8 +96,10 @@ export async function analyzeImports(
     const name = moduleName(d.path);
     if (!omitted.has(name)) omitted.set(name, { rule: d.rule.id, reason: d.rule.reason });
   }
-  const provided = providedBy(options.facts, loadBuiltins(options.version));
-  const input = { kept, omitted, provided };
+  const builtins = loadBuiltins(options.version);
+  const provided = providedBy(options.facts, builtins);
+  // Every target is WebAssembly: imports behind `os.name == 'posix'`-style tests run there (wasm: true).
+  const input = { kept, omitted, provided, missingName: makeMissingName(builtins), wasm: true };
   const report: ImportGraphReport = { pruned: new Set(), verdicts: new Map(), violations: [] };
   for (const u of units) report.verdicts.set(u.module, { verdict: 'imports' });
 
