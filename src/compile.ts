@@ -42,7 +42,8 @@ export interface CompileCompression {
 export type CompiledModule =
   | {
       ok: true;
-      pyc: Uint8Array;
+      /** The pyc; undefined with `keepPyc: false`. */
+      pyc?: Uint8Array;
       /** The zip entry's data (raw deflate, or the pyc for STORED). */
       compressed: Uint8Array;
       /** CRC-32 of the pyc. */
@@ -61,6 +62,13 @@ export interface CompileModulesOptions {
   onProgress?: (done: number, total: number) => void;
   /** Filled in with counts and times (ms) when given. */
   stats?: Partial<CompileModulesStats>;
+  /**
+   * Return each module's pyc next to its zip entry. Pass false when only the
+   * entry is needed: the pycs (and the batch and cache-file buffers they live
+   * in) can then be freed, about 50 MB less peak RSS on the full 3.11 tree.
+   * @default true
+   */
+  keepPyc?: boolean;
 }
 
 export interface CompileModulesStats {
@@ -104,6 +112,7 @@ export async function compileModules(
   const compressor = compression.compressor ?? `node-zlib ${process.versions.zlib}`;
   const info = pool.info;
   const wantImports = settings.imports ?? true;
+  const keepPyc = options.keepPyc ?? true;
   const stats: CompileModulesStats = { hits: 0, misses: 0, corrupt: 0, cacheMs: 0, compileMs: 0, compressMs: 0 };
   const corruptBefore = cache.stats.corrupt;
   const t0 = performance.now();
@@ -134,8 +143,10 @@ export async function compileModules(
       const i = next++;
       const hit = cache.enabled ? await cache.get(keys[i]) : undefined;
       if (hit) {
-        const entry: CompressedEntry = { data: hit.compressed, crc: hit.crc, method: hit.method, size: hit.pyc.byteLength };
-        results[i] = { ok: true, ...hit, entry, cached: true };
+        // Without the pyc, copy the deflated bytes out of the file buffer so it can be freed.
+        const data = keepPyc || hit.method === 0 ? hit.compressed : new Uint8Array(hit.compressed);
+        const entry: CompressedEntry = { data, crc: hit.crc, method: hit.method, size: hit.pyc.byteLength };
+        results[i] = { ok: true, pyc: keepPyc ? hit.pyc : undefined, compressed: data, crc: hit.crc, method: hit.method, imports: hit.imports, entry, cached: true };
         done++;
       } else {
         misses.push(i);
@@ -167,7 +178,7 @@ export async function compileModules(
       stats.compressMs += performance.now() - tc;
       const entry: CompressedEntry = { data: made.data, crc: made.crc >>> 0, method: made.method, size: outcome.pyc.byteLength };
       const value = { pyc: outcome.pyc, compressed: entry.data, crc: entry.crc, method: entry.method, imports: outcome.imports };
-      results[i] = { ok: true, ...value, entry, cached: false };
+      results[i] = { ok: true, ...value, pyc: keepPyc ? outcome.pyc : undefined, entry, cached: false };
       if (cache.enabled) writes.push(cache.put(keys[i], value));
     } else {
       results[i] = { ok: false, error: outcome.error, imports: outcome.imports, cached: false };

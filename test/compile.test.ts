@@ -30,13 +30,13 @@ function makeFs(): PackFs {
   return memfs({}, '/').fs as unknown as PackFs;
 }
 
-async function run(fs: PackFs, list: CompileItem[], settings = SETTINGS, compression = DEFLATE, jobs = 1) {
+async function run(fs: PackFs, list: CompileItem[], settings = SETTINGS, compression = DEFLATE, jobs = 1, keepPyc = true) {
   const pool = await CompilerPool.start(await getInfo(), { jobs, lazy: true });
   const cache = openCache({ dir: '/cache', fs });
   const progress: number[] = [];
   const stats: Partial<CompileModulesStats> = {};
   try {
-    const modules = await compileModules(pool, cache, list, settings, compression, { onProgress: (done, total) => progress.push(done / total), stats });
+    const modules = await compileModules(pool, cache, list, settings, compression, { onProgress: (done, total) => progress.push(done / total), stats, keepPyc });
     return { modules, cache, started: pool.size, progress, stats };
   } finally {
     await pool.close();
@@ -63,10 +63,10 @@ cold('compiles, compresses and caches every module', async () => {
     const c = ok(m);
     assert.is(c.cached, false);
     assert.is(c.method, 8);
-    assert.ok(Buffer.from(zlib.inflateRawSync(c.compressed)).equals(Buffer.from(c.pyc)), 'inflates to the pyc');
-    assert.is(c.crc, zlib.crc32(c.pyc) >>> 0);
-    assert.equal([c.entry.data, c.entry.crc, c.entry.method, c.entry.size], [c.compressed, c.crc, 8, c.pyc.length]);
-    assert.is(Buffer.from(c.pyc).readUInt32LE(4), 0b01, 'unchecked-hash flags');
+    assert.ok(Buffer.from(zlib.inflateRawSync(c.compressed)).equals(Buffer.from(c.pyc!)), 'inflates to the pyc');
+    assert.is(c.crc, zlib.crc32(c.pyc!) >>> 0);
+    assert.equal([c.entry.data, c.entry.crc, c.entry.method, c.entry.size], [c.compressed, c.crc, 8, c.pyc!.length]);
+    assert.is(Buffer.from(c.pyc!).readUInt32LE(4), 0b01, 'unchecked-hash flags');
   }
   assert.equal(cache.stats.writes, list.length - 1);
   assert.is(progress.at(-1), 1);
@@ -91,7 +91,7 @@ cold('STORED entries are the pyc itself', async () => {
   for (const m of modules) {
     const c = ok(m);
     assert.is(c.method, 0);
-    assert.ok(Buffer.from(c.compressed).equals(Buffer.from(c.pyc)));
+    assert.ok(Buffer.from(c.compressed).equals(Buffer.from(c.pyc!)));
   }
 });
 
@@ -114,6 +114,21 @@ warm('a warm run reads everything from the cache, byte-identical, without starti
     assert.ok(bytes(m).equals(bytes(first.modules[i])), list[i].path);
     assert.equal(ok(m).imports, ok(first.modules[i]).imports);
   });
+});
+
+warm('keepPyc: false returns the same entries without the pycs, cold and warm', async () => {
+  const list = (await items()).slice(0, 3);
+  const fs = makeFs();
+  const kept = await run(makeFs(), list);
+  const cold = await run(fs, list, SETTINGS, DEFLATE, 1, false);
+  const warm = await run(fs, list, SETTINGS, DEFLATE, 1, false);
+  for (const [i, m] of [...cold.modules, ...warm.modules].entries()) {
+    const c = ok(m);
+    assert.is(c.pyc, undefined);
+    assert.ok(Buffer.from(c.entry.data).equals(bytes(kept.modules[i % 3])));
+    assert.is(c.entry.size, ok(kept.modules[i % 3]).pyc!.length);
+  }
+  assert.is(warm.stats.hits, 3);
 });
 
 warm('changing a setting or a file name misses', async () => {
