@@ -149,6 +149,7 @@ export async function compileModules(
         results[i] = { ok: true, pyc: keepPyc ? hit.pyc : undefined, compressed: data, crc: hit.crc, method: hit.method, imports: hit.imports, entry, cached: true };
         done++;
       } else {
+        if (misses.length === 0) pool.prepare();
         misses.push(i);
       }
     }

@@ -490,6 +490,16 @@ export class CompilerPool {
 
   private starting: Promise<void> | undefined;
 
+  /**
+   * Starts a lazy pool's workers now, without waiting for them (compile.ts
+   * calls it at the first cache miss, so start-up overlaps the cache reads).
+   * A start failure surfaces at the next `compile()`.
+   */
+  prepare(): void {
+    if (this.closed) return;
+    this.spawn().catch(() => {});
+  }
+
   private spawn(): Promise<void> {
     this.starting ??= this.startWorkers();
     return this.starting;
