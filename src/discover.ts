@@ -14,9 +14,17 @@ export interface DiscoverResult {
   files: string[];
   /** Directories (relative) that hold an `__init__.py`: Python packages. */
   packages: Set<string>;
+  /** Directories matched by `prune` globs, not walked, as `dir/`. */
+  pruned: string[];
 }
 
-export async function discover(root: string, fs: PackFs = nodeFs): Promise<DiscoverResult> {
+export interface DiscoverOptions {
+  /** `dir/` globs of directories not to walk (e.g. `site-packages/`). */
+  prune?: string[];
+}
+
+export async function discover(root: string, fs: PackFs = nodeFs, options: DiscoverOptions = {}): Promise<DiscoverResult> {
+  const prune = options.prune ?? [];
   // fast-glob answers [] for a missing cwd, so check first.
   let stat: nodeFs.Stats;
   try {
@@ -34,7 +42,7 @@ export async function discover(root: string, fs: PackFs = nodeFs): Promise<Disco
       dot: true,
       onlyFiles: true,
       followSymbolicLinks: true,
-      ignore: ['**/__pycache__/**'],
+      ignore: ['**/__pycache__/**', ...prune.map((g) => `${g}**`)],
       fs: fs as unknown as fg.Options['fs'],
       suppressErrors: false,
     });
@@ -47,12 +55,15 @@ export async function discover(root: string, fs: PackFs = nodeFs): Promise<Disco
     throw new PackError('ERR_LIB_EMPTY', `The stdlib directory ${root} holds no files.`, 'Point --lib at a CPython Lib/ (it has os.py, importlib/, encodings/ ...).');
   }
   files.sort(compareCodePoints);
+  const pruned = prune.length
+    ? (await fg(prune.map((g) => g.slice(0, -1)), { cwd: root, dot: true, onlyDirectories: true, fs: fs as unknown as fg.Options['fs'] })).map((d) => `${d}/`).sort(compareCodePoints)
+    : [];
   const packages = new Set<string>();
   for (const file of files) {
     if (file === '__init__.py') continue;
     if (file.endsWith('/__init__.py')) packages.add(file.slice(0, -'/__init__.py'.length));
   }
-  return { root, files, packages };
+  return { root, files, packages, pruned };
 }
 
 /** Python's str order: by code point (JS `<` compares UTF-16 units, which differs past the BMP). */

@@ -7,13 +7,14 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildZip, compressEntry, type ArchiveEntry, type CompressedEntry } from './archive.js';
-import { compareTreeOrder, discover, moduleName, type DiscoverResult } from './discover.js';
+import { compareCodePoints, compareTreeOrder, discover, moduleName, type DiscoverResult } from './discover.js';
 import { PackError } from './errors.js';
 import { writeFilesAtomic, type OutputFile } from './fs-util.js';
 import { checkMagic, CompilerPool, readMagicFromLib, type CompileItem } from './python.js';
 import { compileModules, type CompileModulesStats } from './compile.js';
 import { openCache } from './cache.js';
-import { applyRules, loadRules } from './rules.js';
+import picomatch from 'picomatch';
+import { applyRules, loadRules, prunedDirectories, type RuleContext } from './rules.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import type { Decision, KeptModule, OmittedFile, PackOptions, PackOutput, PackResult, PackWarning } from './types.js';
 import { createPackage } from './packager.js';
@@ -64,7 +65,19 @@ async function decide(input: PackOptions): Promise<{ ctx: Context; tree: Discove
 
   // The rule files are all checked before any work starts.
   const rules = loadRules([...options.builtinRuleFiles, ...options.ruleFiles], fs);
-  const tree = await timed(ctx, 'discover', () => discover(lib, fs));
+  const ruleContext: RuleContext = {
+    profile: options.profile,
+    target: options.target,
+    platform: options.facts.platform,
+    modules: options.facts.modules,
+    factsSource: options.facts.source,
+    platformEvidence: `target platform ${options.facts.platform}${options.facts.sysconfigdataPath ? ` (${options.facts.sysconfigdataName})` : ''}`,
+    keep: options.keep,
+    omit: options.omit,
+    packages: new Set(),
+  };
+  const pruned = prunedDirectories(rules, ruleContext);
+  const tree = await timed(ctx, 'discover', () => discover(lib, fs, { prune: pruned.map((p) => p.glob) }));
   if (!tree.files.includes('os.py')) {
     throw new PackError('ERR_NO_OS_PY', `${lib} has no os.py, so it is not a Python stdlib (CPython finds its stdlib by os.py).`, 'Point --lib at a CPython Lib/ or lib/python3.X directory.');
   }
@@ -72,19 +85,13 @@ async function decide(input: PackOptions): Promise<{ ctx: Context; tree: Discove
     const source = String(fs.readFileSync(path.join(lib, 'importlib/_bootstrap_external.py'), 'utf8'));
     checkMagic(options.python, readMagicFromLib(source), lib);
   }
-  const applied = await timed(ctx, 'rules', () =>
-    applyRules(tree.files, rules, {
-      profile: options.profile,
-      target: options.target,
-      platform: options.facts.platform,
-      modules: options.facts.modules,
-      factsSource: options.facts.source,
-      platformEvidence: `target platform ${options.facts.platform}${options.facts.sysconfigdataPath ? ` (${options.facts.sysconfigdataName})` : ''}`,
-      keep: options.keep,
-      omit: options.omit,
-      packages: tree.packages,
-    }),
-  );
+  const applied = await timed(ctx, 'rules', () => applyRules(tree.files, rules, { ...ruleContext, packages: tree.packages }));
+  // Pruned directories: one decision each, cited by their rule.
+  for (const dir of tree.pruned) {
+    const ref = pruned.find((p) => picomatch(p.glob.slice(0, -1), { dot: true })(dir.slice(0, -1)))!.ref;
+    applied.decisions.push({ path: dir, action: 'omit', rule: ref });
+  }
+  applied.decisions.sort((a, b) => compareCodePoints(a.path, b.path));
   ctx.warnings.push(...applied.warnings);
   return { ctx, tree, decisions: applied.decisions };
 }
@@ -182,7 +189,7 @@ async function compileUnits(ctx: Context, units: Unit[]): Promise<void> {
         items,
         { optimize: options.optimize, invalidation: options.invalidation, mtime: options.sourceDateEpoch },
         { method: options.compression, level: options.level },
-        { stats, onProgress: (done, total) => options.onProgress?.({ phase: 'compile', done, total }) },
+        { stats, keepPyc: false, onProgress: (done, total) => options.onProgress?.({ phase: 'compile', done, total }) },
       ),
     );
     compiled.forEach((c, i) => {

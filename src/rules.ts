@@ -38,6 +38,8 @@ export interface Rule {
   keep: string[];
   /** Patterns may match nothing without a warning (layout-dependent paths). */
   optional?: boolean;
+  /** Directories its `dir/` globs omit are not walked at all; each is one decision (`dir/`). */
+  prune?: boolean;
 }
 
 /** Directory of the built-in rules (works from src/ and dist/). */
@@ -55,7 +57,7 @@ export function builtinRuleFiles(fs: PackFs = nodeFs): string[] {
 const PROFILES = ['cpython', 'wasm'];
 const PLATFORMS = ['emscripten', 'wasi'];
 const TARGETS = ['emscripten-browser', 'emscripten-node', 'wasi'];
-const RULE_KEYS = new Set(['id', 'reason', 'profiles', 'when', 'omit', 'keep', 'optional', '$comment', 'source']);
+const RULE_KEYS = new Set(['id', 'reason', 'profiles', 'when', 'omit', 'keep', 'optional', 'prune', '$comment', 'source']);
 const WHEN_KEYS = new Set(['platform', 'target', 'unavailable']);
 const FILE_KEYS = new Set(['$schema', '$comment', 'description', 'rules']);
 const ID_RE = /^[a-z0-9][a-z0-9._/-]*$/;
@@ -129,7 +131,9 @@ function validateRuleFile(data: unknown, file: string, problems: string[]): Rule
     const omit = globList(raw.omit, `${at}.omit`, problems);
     const keep = globList(raw.keep, `${at}.keep`, problems);
     if (!omit.length && !keep.length) problems.push(`${at}" needs at least one glob in "omit" or "keep".`);
-    if (raw.optional !== undefined && typeof raw.optional !== 'boolean') problems.push(`${at}.optional" must be true or false, got ${JSON.stringify(raw.optional)}.`);
+    for (const flag of ['optional', 'prune']) {
+      if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') problems.push(`${at}.${flag}" must be true or false, got ${JSON.stringify(raw[flag])}.`);
+    }
     const profiles = enumList(raw.profiles, PROFILES, `${at}.profiles`, problems) as PackProfile[] | undefined;
     let when: RuleCondition | undefined;
     if (raw.when !== undefined) {
@@ -152,6 +156,7 @@ function validateRuleFile(data: unknown, file: string, problems: string[]): Rule
       omit,
       keep,
       ...(raw.optional ? { optional: true } : {}),
+      ...(raw.prune ? { prune: true } : {}),
     });
   });
   return rules;
@@ -275,6 +280,27 @@ export function ruleApplies(rule: Rule, ctx: RuleContext): string[] | undefined 
     }
   }
   return evidence;
+}
+
+/**
+ * Directory globs (`dir/`) of applicable `prune` rules: discovery does not walk
+ * them. A directory a `--keep` glob could reach into is walked anyway.
+ */
+export function prunedDirectories(rules: Rule[], ctx: RuleContext): { glob: string; ref: RuleRef }[] {
+  const out: { glob: string; ref: RuleRef }[] = [];
+  for (const rule of rules) {
+    if (!rule.prune) continue;
+    const evidence = ruleApplies(rule, ctx);
+    if (!evidence) continue;
+    for (const glob of rule.omit) {
+      if (!glob.endsWith('/')) continue;
+      const dir = picomatch(glob.slice(0, -1), { dot: true });
+      const reachable = (ctx.keep ?? []).some((k) => /^[*{[!?]/.test(k) || dir(k.split('/')[0]));
+      if (reachable) continue;
+      out.push({ glob, ref: { id: rule.id, file: rule.file, pattern: glob, reason: rule.reason, evidence: evidence.length ? evidence : undefined } });
+    }
+  }
+  return out;
 }
 
 const compile = (glob: string): [string, picomatch.Matcher] => [glob, picomatch(normalizeGlob(glob), { dot: true })];

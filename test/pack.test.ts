@@ -209,10 +209,16 @@ installed('site-packages, dist-packages, lib-dynload, config-* and the host sysc
   const r = await pack({ lib, out: path.join(tmp, 'inst-out'), cacheDir, package: false });
   const names = zipNames(output(r, 'zip'));
   assert.not.ok(names.some((n) => /^(site-packages|dist-packages|lib-dynload|config-3)|^_sysconfigdata_/.test(n)), 'installed-layout entries shipped');
-  for (const p of ['site-packages/foo/__init__.py', 'dist-packages/bar/__init__.py', '_sysconfigdata__linux_x86_64-linux-gnu.py']) {
+  // Those directories are not walked: one decision each.
+  for (const p of ['site-packages/', 'dist-packages/', 'lib-dynload/', 'config-3.11-x86_64-linux-gnu/', '_sysconfigdata__linux_x86_64-linux-gnu.py']) {
     assert.is(r.decisions.find((d) => d.path === p)?.rule?.id, 'installed-layout', p);
   }
+  assert.not.ok(r.decisions.some((d) => d.path.startsWith('site-packages/foo')));
   assert.ok(names.includes('json/decoder.pyc'));
+  // A --keep glob that reaches into a pruned directory makes it walked again (it still cannot ship: no package).
+  const kept = await pack({ lib, out: path.join(tmp, 'inst-out2'), cacheDir, package: false, keep: ['site-packages/**'] });
+  assert.is(kept.decisions.find((d) => d.path === 'site-packages/foo/__init__.py')?.rule?.id, 'structure/not-a-package');
+  assert.ok(kept.decisions.some((d) => d.path === 'dist-packages/'));
 });
 
 installed.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
