@@ -148,7 +148,12 @@ export interface ResolveResult {
   warnings: { code: string; message: string }[];
 }
 
-export async function resolveOptions(input: PackOptions): Promise<ResolveResult> {
+export interface ResolveHooks {
+  /** Called as soon as the stdlib directory is known and exists (before the interpreter answers, when it can be). */
+  onLib?: (lib: string) => void;
+}
+
+export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {}): Promise<ResolveResult> {
   const fs = input.fs ?? nodeFs;
   const cwd = input.cwd ?? process.cwd();
   const abs = (p: string) => path.resolve(cwd, p);
@@ -201,42 +206,50 @@ export async function resolveOptions(input: PackOptions): Promise<ResolveResult>
     }
   }
   pythonExe ??= 'python3';
-  const python = await probeInterpreter(pythonExe, { cwd }).catch((error) => {
+  // The probe runs while the stdlib is located (and, through onLib, walked).
+  const probing = probeInterpreter(pythonExe, { cwd }).catch((error) => {
     if (error instanceof PackError && pythonFrom !== '--build-python') {
       throw new PackError(error.code, `${error.message} (taken from ${pythonFrom})`, error.hint, { cause: error });
     }
     throw error;
   });
-  const version = `${python.versionInfo[0]}.${python.versionInfo[1]}`;
-  const makeVersion = mvar('VERSION');
-  if (makeVersion && makeVersion !== version) {
-    throw new PackError('ERR_PYTHON_VERSION', `The build root is Python ${makeVersion} (VERSION in ${makefile}) but the build interpreter ${python.executable} is ${python.version}; its .pyc files would not load.`, `Pass --build-python python${makeVersion}.`);
-  }
+  probing.catch(() => {}); // awaited below; an input error thrown first must not leave it unhandled
 
   // The stdlib.
-  let lib: string;
-  let libSource: string;
+  const checkLib = (dir: string, from: string) => {
+    if (!isDir(fs, dir)) {
+      throw new PackError('ERR_LIB_NOT_FOUND', `No stdlib directory at ${dir} (from ${from}).`, 'Pass --lib <cpython>/Lib, --srcdir <cpython> or --builddir <build root>.');
+    }
+    hooks.onLib?.(dir);
+    return dir;
+  };
+  let lib: string | undefined;
+  let libSource = '';
   if (input.lib) {
-    lib = abs(input.lib);
     libSource = '--lib';
+    lib = checkLib(abs(input.lib), libSource);
   } else if (input.srcdir) {
-    lib = path.join(abs(input.srcdir), 'Lib');
     libSource = '--srcdir';
+    lib = checkLib(path.join(abs(input.srcdir), 'Lib'), libSource);
   } else if (builddir) {
     const srcdir = mvar('srcdir');
     if (!srcdir) {
       throw new PackError('ERR_BUILDDIR', `The Makefile of ${builddir} has no srcdir=, so the source tree is unknown.`, 'Pass --srcdir <cpython checkout> or --lib <stdlib dir>.');
     }
-    lib = path.join(path.resolve(builddir, srcdir), 'Lib');
     libSource = `srcdir= in ${makefile}`;
-  } else if (python.stdlib) {
-    lib = python.stdlib;
-    libSource = `the stdlib of ${python.executable}`;
-  } else {
-    throw new PackError('ERR_LIB_NOT_FOUND', 'No stdlib directory given.', 'Pass --lib <cpython>/Lib, --srcdir <cpython> or --builddir <build root>.');
+    lib = checkLib(path.join(path.resolve(builddir, srcdir), 'Lib'), libSource);
   }
-  if (!isDir(fs, lib)) {
-    throw new PackError('ERR_LIB_NOT_FOUND', `No stdlib directory at ${lib} (from ${libSource}).`, 'Pass --lib <cpython>/Lib, --srcdir <cpython> or --builddir <build root>.');
+
+  const python = await probing;
+  const version = `${python.versionInfo[0]}.${python.versionInfo[1]}`;
+  const makeVersion = mvar('VERSION');
+  if (makeVersion && makeVersion !== version) {
+    throw new PackError('ERR_PYTHON_VERSION', `The build root is Python ${makeVersion} (VERSION in ${makefile}) but the build interpreter ${python.executable} is ${python.version}; its .pyc files would not load.`, `Pass --build-python python${makeVersion}.`);
+  }
+  if (!lib) {
+    if (!python.stdlib) throw new PackError('ERR_LIB_NOT_FOUND', 'No stdlib directory given.', 'Pass --lib <cpython>/Lib, --srcdir <cpython> or --builddir <build root>.');
+    libSource = `the stdlib of ${python.executable}`;
+    lib = checkLib(python.stdlib, libSource);
   }
 
   if (!facts) {

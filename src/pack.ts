@@ -4,6 +4,7 @@
  *   compile (+ imports) → import closure → zip → outputs (atomic) → result
  * explain(): the same up to the decisions; writes nothing.
  */
+import nodeFs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildZip, compressEntry, type ArchiveEntry, type CompressedEntry } from './archive.js';
@@ -14,7 +15,7 @@ import { checkMagic, CompilerPool, readMagicFromLib, type CompileItem } from './
 import { compileModules, type CompileModulesStats } from './compile.js';
 import { openCache } from './cache.js';
 import picomatch from 'picomatch';
-import { applyRules, loadRules, prunedDirectories, type RuleContext } from './rules.js';
+import { applyRules, builtinRuleFiles, loadRules, prunedDirectories, type RuleContext } from './rules.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import type { Decision, KeptModule, OmittedFile, PackOptions, PackOutput, PackResult, PackWarning } from './types.js';
 import { createPackage } from './packager.js';
@@ -58,7 +59,16 @@ async function timed<T>(ctx: Context, phase: string, fn: () => Promise<T> | T): 
 async function decide(input: PackOptions): Promise<{ ctx: Context; tree: DiscoverResult; decisions: Decision[] }> {
   const timings: Record<string, number> = {};
   const t0 = performance.now();
-  const { options, warnings } = await resolveOptions(input);
+  // While the build interpreter starts, the stdlib is walked already when its place is known.
+  let early: { lib: string; prune: string[]; tree: Promise<DiscoverResult> } | undefined;
+  const { options, warnings } = await resolveOptions(input, {
+    onLib: (lib) => {
+      const prune = speculativePrune(input);
+      if (!prune) return;
+      early = { lib, prune, tree: discover(lib, input.fs ?? nodeFs, { prune }) };
+      early.tree.catch(() => {}); // awaited (or redone) below
+    },
+  });
   timings.resolve = Math.round(performance.now() - t0);
   const ctx: Context = { options, warnings: [...warnings], timings, cacheHits: 0, cacheMisses: 0 };
   const { fs, lib } = options;
@@ -77,7 +87,9 @@ async function decide(input: PackOptions): Promise<{ ctx: Context; tree: Discove
     packages: new Set(),
   };
   const pruned = prunedDirectories(rules, ruleContext);
-  const tree = await timed(ctx, 'discover', () => discover(lib, fs, { prune: pruned.map((p) => p.glob) }));
+  const globs = pruned.map((p) => p.glob);
+  const reuse = early && early.lib === lib && early.prune.join('\0') === globs.join('\0');
+  const tree = await timed(ctx, 'discover', () => (reuse ? early!.tree : discover(lib, fs, { prune: globs })));
   if (!tree.files.includes('os.py')) {
     throw new PackError('ERR_NO_OS_PY', `${lib} has no os.py, so it is not a Python stdlib (CPython finds its stdlib by os.py).`, 'Point --lib at a CPython Lib/ or lib/python3.X directory.');
   }
@@ -99,6 +111,22 @@ async function decide(input: PackOptions): Promise<{ ctx: Context; tree: Discove
 interface ReadProblem {
   line: string;
   error: unknown;
+}
+
+/**
+ * The prune globs decide() will most likely use, from what is known before the
+ * interpreter answers: unconditional `prune` rules of the profile. undefined
+ * when they cannot be known (a rule file that does not load).
+ */
+function speculativePrune(input: PackOptions): string[] | undefined {
+  try {
+    const cwd = input.cwd ?? process.cwd();
+    const rules = loadRules([...builtinRuleFiles(nodeFs), ...(input.rules ?? []).map((r) => path.resolve(cwd, r))], input.fs ?? nodeFs).filter((r) => !r.when);
+    const context: RuleContext = { profile: input.profile ?? 'wasm', target: 'emscripten-browser', platform: 'emscripten', modules: new Map(), factsSource: '', platformEvidence: '', keep: input.keep, packages: new Set() };
+    return prunedDirectories(rules, context).map((p) => p.glob);
+  } catch {
+    return undefined;
+  }
 }
 
 function readSource(ctx: Context, file: string, shown: string, problems: ReadProblem[]): Uint8Array {

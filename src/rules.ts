@@ -231,6 +231,13 @@ interface ActiveRule {
   evidence: string[];
   omit: [string, picomatch.Matcher][];
   keep: [string, picomatch.Matcher][];
+  /** One regex for all its globs: most files match no rule, and this rejects them in one test. */
+  any: RegExp;
+}
+
+function anyOf(globs: string[]): RegExp {
+  if (!globs.length) return /(?!)/;
+  return new RegExp(globs.map((g) => `(?:${picomatch.makeRe(normalizeGlob(g), { dot: true }).source})`).join('|'));
 }
 
 const STRUCTURE_FILE = '<structure>';
@@ -310,7 +317,7 @@ export function applyRules(paths: string[], rules: Rule[], ctx: RuleContext): Ap
   const active: ActiveRule[] = [];
   for (const rule of rules) {
     const evidence = ruleApplies(rule, ctx);
-    if (evidence) active.push({ rule, evidence, omit: rule.omit.map(compile), keep: rule.keep.map(compile) });
+    if (evidence) active.push({ rule, evidence, omit: rule.omit.map(compile), keep: rule.keep.map(compile), any: anyOf([...rule.omit, ...rule.keep]) });
   }
   const cliKeep = (ctx.keep ?? []).map(compile);
   const cliOmit = (ctx.omit ?? []).map(compile);
@@ -370,6 +377,7 @@ function decide(
   let keepRule: RuleRef | undefined;
   let omitRule: RuleRef | undefined;
   for (const a of active) {
+    if (!a.any.test(file)) continue;
     const ref = (glob: string): RuleRef => ({ id: a.rule.id, file: a.rule.file, pattern: glob, reason: a.rule.reason, evidence: a.evidence.length ? a.evidence : undefined });
     const k = first(a.keep, a.rule.id, ref);
     const o = first(a.omit, a.rule.id, ref);
