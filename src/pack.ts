@@ -24,6 +24,8 @@ import { analyzeImports, type ImportGraphReport } from './closure.js';
 
 export { moduleName };
 
+const EMPTY = new Uint8Array(0);
+
 interface Unit {
   /** Source path for messages: stdlib-relative, or absolute for --add and sysconfigdata. */
   path: string;
@@ -229,6 +231,7 @@ async function compileUnits(ctx: Context, units: Unit[]): Promise<void> {
     await timed(ctx, 'compress', () => {
       for (const unit of units) {
         if (options.sources !== 'pyc' || unit.failed) unit.py = compressEntry(unit.source, options.compression, options.level);
+        unit.source = EMPTY; // not needed any more; the full tree holds ~40 MB of sources
       }
     });
   } finally {
