@@ -10,8 +10,7 @@
 import nodeFs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeMissingName, pruneDependents, type BuiltinsData, type ImportRecord, type ModuleNode, type OmittedReason, type ProvidedFn, type Violation } from './imports.js';
-import type { BuildFacts } from './build-facts.js';
+import { makeMissingName, makeProvided, pruneDependents, type BuiltinsData, type ImportRecord, type ModuleNode, type OmittedReason, type Violation } from './imports.js';
 import { moduleName } from './discover.js';
 import type { ResolvedOptions } from './options.js';
 import type { Decision, PackWarning } from './types.js';
@@ -37,22 +36,6 @@ export function loadBuiltins(version: string): BuiltinsData {
   const files = nodeFs.readdirSync(BUILTINS_DIR).filter((f) => /^\d+\.\d+\.json$/.test(f)).sort((a, b) => parseFloat(a) - parseFloat(b));
   const file = files.includes(`${version}.json`) ? `${version}.json` : files[files.length - 1];
   return JSON.parse(nodeFs.readFileSync(path.join(BUILTINS_DIR, file), 'utf8')) as BuiltinsData;
-}
-
-/** What the target interpreter provides: built-ins (rules/builtins/) and the build facts' extension modules. */
-export function providedBy(facts: BuildFacts, builtins: BuiltinsData): ProvidedFn {
-  const builtin = new Set(builtins.builtin);
-  const extensions = new Set([...builtins.stdlibExtensions, ...builtins.setupPyExtensions]);
-  const windows = new Set(builtins.windowsOnly);
-  return (name) => {
-    if (builtin.has(name)) return { available: true, evidence: `built into CPython ${builtins.version} (rules/builtins/${builtins.version}.json)` };
-    if (Object.hasOwn(builtins.aliases, name)) return { available: true, evidence: `set by ${builtins.aliases[name]}` };
-    const fact = facts.modules.get(name);
-    if (fact) return { available: fact.available, evidence: fact.evidence };
-    if (extensions.has(name)) return { available: false, evidence: `${name}: named by no build fact in ${facts.source}, so unavailable` };
-    if (windows.has(name)) return { available: false, evidence: `${name} exists only in Windows builds of CPython` };
-    return undefined;
-  };
 }
 
 /**
@@ -97,7 +80,7 @@ export async function analyzeImports(
     if (!omitted.has(name)) omitted.set(name, { rule: d.rule.id, reason: d.rule.reason });
   }
   const builtins = loadBuiltins(options.version);
-  const provided = providedBy(options.facts, builtins);
+  const provided = makeProvided({ builtins, states: {}, modules: options.facts.modules, statesSource: options.facts.source });
   // Every target is WebAssembly: imports behind `os.name == 'posix'`-style tests run there (wasm: true).
   const input = { kept, omitted, provided, missingName: makeMissingName(builtins), wasm: true };
   const report: ImportGraphReport = { pruned: new Set(), verdicts: new Map(), violations: [] };

@@ -411,6 +411,11 @@ export interface BuiltinsData {
 
 export interface ProvidedFacts {
   builtins: BuiltinsData;
+  /**
+   * Extension-module availability already decided (build-facts.ts: MODDISABLED_NAMES,
+   * then MODULE_<NAME>_STATE), with evidence; consulted before `states`/`disabled`.
+   */
+  modules?: ReadonlyMap<string, { available: boolean; evidence: string }>;
   /** `MODULE_<NAME>_STATE` values by lower-cased module name: `{ _lzma: 'missing' }`. */
   states: Record<string, string>;
   /** `MODDISABLED_NAMES` from the Makefile. */
@@ -439,6 +444,8 @@ export function makeProvided(facts: ProvidedFacts): ProvidedFn {
     if (builtin.has(name)) return { available: true, evidence: `built into CPython ${builtins.version}` };
     if (frozen.has(name)) return { available: true, evidence: `frozen into CPython ${builtins.version}` };
     if (Object.hasOwn(builtins.aliases, name)) return { available: true, evidence: `set by ${builtins.aliases[name]}` };
+    const fact = facts.modules?.get(name);
+    if (fact) return { available: fact.available, evidence: fact.evidence };
     if (disabled.has(name)) return { available: false, evidence: `${name} is in MODDISABLED_NAMES` };
     const state = Object.hasOwn(facts.states, name) ? facts.states[name] : undefined;
     const variable = `MODULE_${name.toUpperCase()}_STATE`;

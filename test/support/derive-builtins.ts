@@ -24,18 +24,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BuiltinsData } from '../../src/imports.js';
 
-export interface DerivedBuiltins {
-  version: string;
-  source: string;
-  builtin: string[];
-  frozen: string[];
-  aliases: Record<string, string>;
-  stdlibExtensions: string[];
-  setupPyExtensions: string[];
-  windowsOnly: string[];
-  windowsOnlyAttributes: Record<string, string[]>;
-}
+export type DerivedBuiltins = BuiltinsData;
 
 const sorted = (names: Iterable<string>) => [...new Set(names)].sort();
 
