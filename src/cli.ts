@@ -16,6 +16,9 @@ export interface CliIO {
   stderr: { write(s: string): unknown; isTTY?: boolean };
 }
 
+/** Flags that may be given several times (yargs arrays). */
+const REPEATABLE = new Set(['add', 'rules', 'keep', 'omit']);
+
 const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : ([] as string[]).concat(v as string[]).map(String));
 
 function toOptions(argv: Record<string, any>): PackOptions {
@@ -140,6 +143,15 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
           if (!matches.length) code = 1;
         }),
     )
+    .check((args) => {
+      for (const [flag, value] of Object.entries(args)) {
+        if (Array.isArray(value) && !REPEATABLE.has(flag) && flag !== '_') throw new UsageError(`--${flag} was given more than once`);
+      }
+      for (const flag of ['jobs', 'level', 'optimize']) {
+        if (args[flag] !== undefined && !Number.isInteger(args[flag])) throw new UsageError(`--${flag} takes an integer, got ${String(args[flag])}`);
+      }
+      return true;
+    })
     .strict()
     .help()
     .version(false)

@@ -251,6 +251,16 @@ usage('a value outside the choices', async () => {
   assert.not.ok(nodeFs.existsSync(path.join(ROOT, 'out-usage-choice')), 'the pack ran despite the usage error');
 });
 
+usage('a number flag given a word, or a single-value flag given twice', async () => {
+  const word = await cli(['pack', '--level', 'x', ...SAFE('out-usage-nan')]);
+  assert.is(word.code, 2);
+  assert.is(word.stderr, 'error: --level takes an integer, got NaN\nRun pywasm-assets --help for usage.\n');
+  const twice = await cli(['pack', '--jobs', '1', '--jobs', '2', ...SAFE('out-usage-twice')]);
+  assert.is(twice.code, 2);
+  assert.is(twice.stderr, 'error: --jobs was given more than once\nRun pywasm-assets --help for usage.\n');
+  assert.not.ok(nodeFs.existsSync(path.join(ROOT, 'out-usage-nan')) || nodeFs.existsSync(path.join(ROOT, 'out-usage-twice')), 'the pack ran despite the usage error');
+});
+
 usage('--help prints the usage through io.stdout and returns 0 (does not exit the process)', () => {
   // In a child: a main() that calls process.exit would end this test runner.
   const script = `
