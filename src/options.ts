@@ -120,8 +120,33 @@ function readBuildRoot(fs: PackFs, builddir: string): { makefile?: string; sysco
   return { makefile: isFile(fs, makefile) ? makefile : undefined, sysconfigdata: path.join(dir, chosen) };
 }
 
+interface BuildDescription {
+  modules: Record<string, string>;
+  sysconfigdata?: { name: string; vars: Record<string, string | number> };
+}
+
+/** A Python str literal, as repr() writes ASCII text. */
+function pyRepr(value: string | number): string {
+  if (typeof value === 'number') return String(value);
+  const body = value.replace(/[\\'\x00-\x1f\x7f-\uffff]/g, (c) =>
+    c === '\\' ? '\\\\' : c === "'" ? "\\'" : c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return `'${body}'`;
+}
+
+/** The sysconfigdata module of a build description: `build_time_vars = {...}`, keys sorted. */
+export function renderSysconfigdata(description: BuildDescription, prefix: string): string {
+  const vars = new Map<string, string | number>();
+  for (const [key, value] of Object.entries(description.sysconfigdata?.vars ?? {})) {
+    vars.set(key, typeof value === 'string' ? value.replaceAll('{prefix}', prefix === '/' ? '' : prefix) : value);
+  }
+  for (const [name, state] of Object.entries(description.modules)) vars.set(`MODULE_${name.toUpperCase()}_STATE`, state);
+  const lines = [...vars.keys()].sort().map((key) => ` ${pyRepr(key)}: ${pyRepr(vars.get(key)!)},`);
+  return `# system configuration of a stock CPython Emscripten build, written by pywasm-assets\n# from its built-in build description (rules/builds/)\nbuild_time_vars = {\n${lines.join('\n')}\n}\n`;
+}
+
 /** The built-in description of a stock Emscripten build for `version` (rules/builds/). */
-export function embeddedFacts(version: string, fs: PackFs = nodeFs): { facts: BuildFacts; warning?: string } {
+export function embeddedFacts(version: string, fs: PackFs = nodeFs, prefix = '/usr/local'): { facts: BuildFacts; warning?: string } {
   const files = fs.readdirSync(BUILDS_DIR).map(String).filter((n) => /^emscripten-\d+\.\d+\.json$/.test(n)).sort((a, b) => {
     const va = a.match(/(\d+)\.(\d+)/)!.slice(1).map(Number);
     const vb = b.match(/(\d+)\.(\d+)/)!.slice(1).map(Number);
@@ -134,13 +159,20 @@ export function embeddedFacts(version: string, fs: PackFs = nodeFs): { facts: Bu
     warning = `no built-in Emscripten build description for Python ${version}; using ${file}. Pass --builddir or --sysconfigdata for exact facts.`;
   }
   const full = path.join(BUILDS_DIR, file);
-  const data = JSON.parse(String(fs.readFileSync(full, 'utf8'))) as { modules: Record<string, string> };
+  const data = JSON.parse(String(fs.readFileSync(full, 'utf8'))) as BuildDescription;
   const shown = `rules/builds/${file}`;
   const modules = new Map<string, ModuleFact>();
   for (const [name, state] of Object.entries(data.modules)) {
     modules.set(name, { available: state === 'yes', evidence: `${name} is '${state}' in the built-in description of a stock Emscripten build (${shown})` });
   }
-  return { facts: { platform: 'emscripten', modules, source: shown }, warning };
+  const facts: BuildFacts = { platform: 'emscripten', modules, source: shown };
+  // The same version only: another version's build variables would be wrong for this stdlib.
+  if (data.sysconfigdata && !warning) {
+    facts.sysconfigdataName = data.sysconfigdata.name;
+    facts.sysconfigdataPath = `${shown}#sysconfigdata`;
+    facts.sysconfigdataSource = new TextEncoder().encode(renderSysconfigdata(data, prefix));
+  }
+  return { facts, warning };
 }
 
 export interface ResolveResult {
@@ -252,19 +284,23 @@ export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {
     lib = checkLib(python.stdlib, libSource);
   }
 
+  const prefix = prefixRaw ?? mvar('prefix') ?? '/usr/local';
   if (!facts) {
-    const e = embeddedFacts(version, nodeFs);
+    const e = embeddedFacts(version, nodeFs, prefix);
     facts = e.facts;
     if (e.warning) warnings.push({ code: 'EMBEDDED_FACTS', message: e.warning });
   }
   const platformTargets: Record<string, PackTarget[]> = { emscripten: ['emscripten-browser', 'emscripten-node'], wasi: ['wasi'] };
   const target = oneOf(input.target, TARGETS, 'target', defaultTarget(facts.platform));
+  if (!input.sysconfigdata && !builddir && target === 'wasi') {
+    // The built-in description is of an Emscripten build: no sysconfigdata of it for WASI.
+    facts.sysconfigdataName = facts.sysconfigdataPath = facts.sysconfigdataSource = undefined;
+  }
   if (facts.sysconfigdataName && !platformTargets[facts.platform].includes(target)) {
     throw new PackError('ERR_OPTION', `--target ${target} does not match the sysconfigdata ${facts.sysconfigdataName}, which is for ${facts.platform}.`, `Use --target ${defaultTarget(facts.platform)}.`);
   }
   if (target === 'wasi') facts.platform = 'wasi';
 
-  const prefix = prefixRaw ?? mvar('prefix') ?? '/usr/local';
   if (!prefix.startsWith('/')) throw new PackError('ERR_OPTION', `prefix= in ${makefile} must be absolute; got ${JSON.stringify(prefix)}.`, 'Pass --prefix /usr/local.');
   const out = input.out ? abs(input.out) : builddir ?? abs('dist');
   if (isInside(out, lib)) {

@@ -327,7 +327,7 @@ export async function pack(input: PackOptions): Promise<PackResult> {
   await timed(ctx, 'write', () => writeFilesAtomic(fs, files));
 
   const kept: KeptModule[] = units.map((u) => ({
-    path: u.origin === 'stdlib' ? u.path : u.origin === 'sysconfigdata' ? path.basename(u.path) : u.path,
+    path: u.origin === 'sysconfigdata' ? `${u.stem}.py` : u.path,
     module: u.module,
     entry: u.failed || options.sources === 'py' ? `${u.stem}.py` : `${u.stem}.pyc`,
     size: (u.failed || options.sources === 'py' ? u.py!.size : u.pyc!.size) + (options.sources === 'both' && !u.failed ? u.py!.size : 0),

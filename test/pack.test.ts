@@ -14,18 +14,20 @@ import type { PackResult } from '../src/index.js';
 
 const STDLIB = execFileSync('python3', ['-c', 'import sysconfig; print(sysconfig.get_paths()["stdlib"])'], { encoding: 'utf8' }).trim();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pywasm-pack-'));
-const HOST_SYSCONFIG = path.join(tmp, 'host-sysconfig');
-fs.mkdirSync(HOST_SYSCONFIG);
-for (const f of fs.readdirSync(STDLIB)) if (f.startsWith('_sysconfigdata_')) fs.copyFileSync(path.join(STDLIB, f), path.join(HOST_SYSCONFIG, f));
+
 const cacheDir = path.join(tmp, 'cache');
 const output = (r: PackResult, kind: string) => r.outputs.find((o) => o.kind === kind)!.path;
 const zipNames = (file: string) => Object.keys(unzipSync(fs.readFileSync(file)));
 
-/** Runs python3 isolated, with only `zip` (and the host's lib-dynload, for its extension modules) on sys.path, and returns its JSON answer. */
+/**
+ * Runs python3 isolated, with only `zip` (and the host's lib-dynload, for its extension
+ * modules) on sys.path, and returns its JSON answer. sysconfig is pointed at the target's
+ * sysconfigdata, which the zip holds (pydoc uses sysconfig on import).
+ */
 function inPython(zip: string, code: string): any {
-  // The host's own sysconfigdata too: sysconfig (imported by pydoc) looks for the *host* platform's one.
-  const script = `import sys\nhost = [p for p in sys.path if p.endswith('lib-dynload')]\nsys.path[:] = [${JSON.stringify(zip)}] + host + [${JSON.stringify(HOST_SYSCONFIG)}]\nimport json\n${code}`;
-  return JSON.parse(execFileSync('python3', ['-I', '-S', '-c', script], { encoding: 'utf8', maxBuffer: 64 << 20 }));
+  const script = `import sys\nhost = [p for p in sys.path if p.endswith('lib-dynload')]\nsys.path[:] = [${JSON.stringify(zip)}] + host\nimport json\n${code}`;
+  const env = { ...process.env, _PYTHON_SYSCONFIGDATA_NAME: '_sysconfigdata__emscripten_wasm32-emscripten' };
+  return JSON.parse(execFileSync('python3', ['-I', '-S', '-c', script], { encoding: 'utf8', maxBuffer: 64 << 20, env }));
 }
 
 let base: PackResult;
@@ -53,12 +55,25 @@ embedded('ships only .pyc entries, one per kept module, and no test or installed
   assert.ok(names.length > 350, `${names.length} entries`);
   assert.ok(names.every((n) => n.endsWith('.pyc')), names.filter((n) => !n.endsWith('.pyc')).join(' '));
   assert.is(names.length, base.kept.length);
-  for (const bad of [/^test\//, /\/tests?\//, /^site-packages\//, /^lib-dynload\//, /^config-/, /^_sysconfigdata_/, /^ensurepip\//, /^tkinter\//]) {
+  for (const bad of [/^test\//, /\/tests?\//, /^site-packages\//, /^lib-dynload\//, /^config-/, /^_sysconfigdata__linux/, /^ensurepip\//, /^tkinter\//]) {
     assert.not.ok(names.some((n) => bad.test(n)), `${bad} in zip`);
   }
   for (const must of ['os.pyc', 'json/__init__.pyc', 'json/decoder.pyc', 'encodings/utf_8.pyc', 'importlib/metadata/__init__.pyc', 'email/message.pyc']) {
     assert.ok(names.includes(must), `${must} missing`);
   }
+});
+
+embedded('ships a sysconfigdata for the target, made from the built-in build description', () => {
+  const names = zipNames(output(base, 'zip'));
+  assert.is(names[0], '_sysconfigdata__emscripten_wasm32-emscripten.pyc');
+  assert.not.ok(base.warnings.some((w) => w.code === 'NO_SYSCONFIGDATA'));
+  const answer = inPython(
+    output(base, 'zip'),
+    `import sysconfig, pydoc
+v = sysconfig.get_config_vars()
+print(json.dumps([v['MACHDEP'], v['LIBDEST'], v['SOABI'], v['MODULE__SSL_STATE'], v['MODULE__JSON_STATE'], sysconfig._get_sysconfigdata_name()]))`,
+  );
+  assert.equal(answer, ['emscripten', '/usr/local/lib/python3.11', 'cpython-311-wasm32-emscripten', 'missing', 'yes', '_sysconfigdata__emscripten_wasm32-emscripten']);
 });
 
 embedded('records a decision with a rule for every omitted file', () => {
@@ -208,7 +223,7 @@ installed('site-packages, dist-packages, lib-dynload, config-* and the host sysc
   fs.writeFileSync(path.join(lib, '_sysconfigdata__linux_x86_64-linux-gnu.py'), "build_time_vars = {}\n");
   const r = await pack({ lib, out: path.join(tmp, 'inst-out'), cacheDir, package: false });
   const names = zipNames(output(r, 'zip'));
-  assert.not.ok(names.some((n) => /^(site-packages|dist-packages|lib-dynload|config-3)|^_sysconfigdata_/.test(n)), 'installed-layout entries shipped');
+  assert.not.ok(names.some((n) => /^(site-packages|dist-packages|lib-dynload|config-3)|^_sysconfigdata__linux/.test(n)), 'installed-layout entries shipped');
   // Those directories are not walked: one decision each.
   for (const p of ['site-packages/', 'dist-packages/', 'lib-dynload/', 'config-3.11-x86_64-linux-gnu/', '_sysconfigdata__linux_x86_64-linux-gnu.py']) {
     assert.is(r.decisions.find((d) => d.path === p)?.rule?.id, 'installed-layout', p);

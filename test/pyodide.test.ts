@@ -390,6 +390,30 @@ json.dumps({'caught': caught, 'spec': importlib.util.find_spec('sqlite3')})`,
 wasmSuite.run();
 
 // ---
+const embeddedSuite = suite('pack with the embedded default build description (no build root), in Pyodide');
+
+embeddedSuite('every shipped module imports, and sysconfig and pydoc work from the generated sysconfigdata', async () => {
+  if (SKIP_PACK) return console.log(`  skipped: ${SKIP_PACK}`);
+  // No builddir: the facts and the sysconfigdata come from rules/builds/emscripten-3.11.json.
+  const started = performance.now();
+  const result = await pack({ lib: stdlib, buildPython: 'python3', add: pyodidePackages(), out: join(tmp, 'out-embedded'), package: false, prefix: '/', cacheDir: join(tmp, 'pack-cache') });
+  const p: Packed = { result, zip: result.outputs.find((o) => o.kind === 'zip')!.path, packMs: Math.round(performance.now() - started) };
+  assert.is(result.kept[0].module, '_sysconfigdata__emscripten_wasm32-emscripten');
+  const b = await bundle(p.zip);
+  const modules = shippedModules(result);
+  const t = performance.now();
+  const report = importAll(b.py, modules);
+  timing('embedded default', p, b, performance.now() - t, report, modules.length);
+  assert.equal(report.failed.map((f) => `${f.module}: ${f.type}: ${f.message.split('\n')[0]}`), []);
+  const answer = run(b, `import json, sysconfig, pydoc
+v = sysconfig.get_config_vars()
+json.dumps([v['MACHDEP'], v['LIBDEST'], v['MODULE__SSL_STATE'], pydoc.getdoc(json.dumps).splitlines()[0]])`);
+  assert.equal(JSON.parse(answer), ['emscripten', '/lib/python3.11', 'missing', 'Serialize ``obj`` to a JSON formatted ``str``.']);
+});
+
+embeddedSuite.run();
+
+// ---
 const cpythonSuite = suite('pack --profile cpython, in Pyodide');
 
 cpythonSuite('the static check predicted every runtime import failure', async () => {
