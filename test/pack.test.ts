@@ -201,6 +201,9 @@ opts('--target wasi with the embedded default keeps networking modules (synchron
   const r = await pack({ lib: path.join(tmp, 'lib1'), out: path.join(tmp, 'wasi'), cacheDir, target: 'wasi' });
   assert.ok(r.kept.some((k) => k.module === 'smtplib'));
   assert.not.ok(r.outputs.some((o) => o.kind === 'package-data'), 'no file_packager package for wasi');
+  // The built-in description is of an Emscripten build: no sysconfigdata is made up for WASI.
+  assert.ok(r.warnings.some((w) => w.code === 'NO_SYSCONFIGDATA'));
+  assert.not.ok(r.kept.some((k) => k.origin === 'sysconfigdata'));
 });
 
 opts.run();
