@@ -139,7 +139,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
             (d) => d.path === asPath || (asPath.endsWith('/') && d.path.startsWith(asPath)) || (d.path.endsWith('.py') && moduleName(d.path) === q),
           );
           if (args.json) io.stdout.write(JSON.stringify({ query: q, decisions: matches }, null, 2) + '\n');
-          else io.stdout.write(formatExplainOne(q, matches));
+          else io.stdout.write(formatExplainOne(q, matches, result.warnings));
           if (!matches.length) code = 1;
         }),
     )

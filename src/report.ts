@@ -94,14 +94,17 @@ export function formatExplain(decisions: Decision[], options: { all?: boolean } 
   return lines.join('\n') + '\n';
 }
 
-/** The answer for one module or path. */
-export function formatExplainOne(query: string, matches: Decision[]): string {
+/** The answer for one module or path; import-check findings about it are added. */
+export function formatExplainOne(query: string, matches: Decision[], warnings: PackWarning[] = []): string {
   if (!matches.length) return `${query}: not in this stdlib (no module or file by that name)\n`;
   const lines: string[] = [];
   for (const d of matches) {
     if (d.action === 'keep') {
       lines.push(`keep  ${d.path}${d.rule ? `  ${citeRule(d.rule)}` : '  (no rule omits it)'}`);
       if (d.rule) lines.push(`        why: ${d.rule.reason}`);
+      for (const w of warnings) {
+        if (w.code === 'IMPORT_UNAVAILABLE' && w.path === d.path) lines.push(`        but it cannot be imported on the target: ${w.message}`);
+      }
     } else {
       lines.push(`omit  ${d.path}  ${d.rule ? citeRule(d.rule) : ''}`);
       lines.push(...formatEvidence(d.rule, d.chain));

@@ -209,6 +209,16 @@ explainOne('test/ (a directory) lists every file in it, each omitted by rule tes
   assert.equal(omits, ['omit  test/__init__.py  tests (rules/tests.json "test/")', 'omit  test/test_json.py  tests (rules/tests.json "test/")']);
 });
 
+explainOne('a kept module that cannot import says so, with the import chain (profile cpython)', async () => {
+  const r = await cli(['explain', 'tty', '--profile', 'cpython', ...INPUT]);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(
+    r.stdout,
+    'keep  tty.py  (no rule omits it)\n' +
+      "        but it cannot be imported on the target: tty imports termios, an extension module the target lacks (termios is 'n/a' in the built-in description of a stock Emscripten build (rules/builds/emscripten-3.11.json))\n",
+  );
+});
+
 explainOne('an unknown module exits 1 and says it is not in this stdlib', async () => {
   const r = await cli(['explain', 'nosuchmodule', ...INPUT]);
   assert.is(r.code, 1);
