@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { unzipSync } from 'fflate';
 import { pack } from '../src/index.js';
-import type { PackResult } from '../src/index.js';
+import type { PackError, PackResult } from '../src/index.js';
 
 const STDLIB = execFileSync('python3', ['-c', 'import sysconfig; print(sysconfig.get_paths()["stdlib"])'], { encoding: 'utf8' }).trim();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pywasm-pack-'));
@@ -120,6 +120,27 @@ print(json.dumps(failed))`,
   );
   // On the host, modules that need a host-only extension still import; nothing may fail.
   assert.equal(answer, {});
+});
+
+embedded('is clean under --strict: no warnings, every kept module can import', async () => {
+  assert.equal(base.warnings, []);
+  const strict = await pack({ out: path.join(tmp, 'strict-wasm'), cacheDir, cwd: tmp, strict: true, package: false });
+  assert.is(strict.stats.modules, base.stats.modules);
+});
+
+embedded("--strict with --profile cpython fails on the reference's import violations, and writes nothing", async () => {
+  const out = path.join(tmp, 'strict-cpython');
+  try {
+    await pack({ out, cacheDir, cwd: tmp, strict: true, profile: 'cpython' });
+    assert.unreachable('--strict should fail');
+  } catch (error) {
+    const e = error as PackError;
+    assert.is(e.code, 'ERR_STRICT');
+    assert.match(e.message, /logging\.config imports socketserver, omitted by rule net-socketserver/);
+    assert.match(e.message, /xml\.sax\.saxutils imports urllib\.request, omitted by rule net-http/);
+    assert.match(e.message, /pty imports tty, which imports termios, an extension module the target lacks/);
+  }
+  assert.not.ok(fs.existsSync(out), 'a failed run leaves no output');
 });
 
 embedded.after(() => {});
