@@ -11,7 +11,6 @@ import { PackError } from './errors.js';
 import { defaultTarget, expandMakeVars, readBuildFacts, pythonForBuild, type BuildFacts, type ModuleFact } from './build-facts.js';
 import { isInside } from './fs-util.js';
 import { probeInterpreter, type InterpreterInfo } from './python.js';
-import { builtinRuleFiles } from './rules.js';
 import type { PackCompression, PackFs, PackInvalidation, PackOptions, PackProfile, PackSources, PackTarget } from './types.js';
 
 export interface ResolvedOptions {
@@ -32,10 +31,6 @@ export interface ResolvedOptions {
   out: string;
   add: string[];
   profile: PackProfile;
-  /** The package's rules/*.json (read with node:fs). */
-  builtinRuleFiles: string[];
-  /** `--rules` files (read with the `fs` option). */
-  ruleFiles: string[];
   keep: string[];
   omit: string[];
   optimize: 0 | 1 | 2;
@@ -313,7 +308,6 @@ export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {
       throw new PackError('ERR_ADD', `--add ${a} is neither a .py file nor a package directory (a directory with __init__.py).`, 'Pass a module file or a package directory.');
     }
   }
-  const ruleFiles = (input.rules ?? []).map(abs);
 
   const envEpoch = process.env.SOURCE_DATE_EPOCH;
   const sourceDateEpoch = input.sourceDateEpoch ?? (envEpoch && /^\d+$/.test(envEpoch) ? Number(envEpoch) : 315532800);
@@ -336,8 +330,6 @@ export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {
       out,
       add,
       profile,
-      builtinRuleFiles: builtinRuleFiles(nodeFs),
-      ruleFiles,
       keep: input.keep ?? [],
       omit: input.omit ?? [],
       optimize,

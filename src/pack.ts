@@ -15,7 +15,7 @@ import { checkMagic, CompilerPool, readMagicFromLib, type CompileItem } from './
 import { compileModules, type CompileModulesStats } from './compile.js';
 import { openCache } from './cache.js';
 import picomatch from 'picomatch';
-import { applyRules, builtinRuleFiles, loadRules, prunedDirectories, type RuleContext } from './rules.js';
+import { applyRules, builtinRuleFiles, loadRules, prunedDirectories, type Rule, type RuleContext } from './rules.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import type { Decision, KeptModule, OmittedFile, PackOptions, PackOutput, PackResult, PackWarning } from './types.js';
 import { createPackage } from './packager.js';
@@ -61,12 +61,14 @@ async function timed<T>(ctx: Context, phase: string, fn: () => Promise<T> | T): 
 async function decide(input: PackOptions): Promise<{ ctx: Context; tree: DiscoverResult; decisions: Decision[] }> {
   const timings: Record<string, number> = {};
   const t0 = performance.now();
+  // The rule files are all checked before any work starts (the user's are read with the `fs` option).
+  const cwd = input.cwd ?? process.cwd();
+  const rules = loadRules([...builtinRuleFiles(nodeFs), ...(input.rules ?? []).map((r) => path.resolve(cwd, r))], input.fs ?? nodeFs);
   // While the build interpreter starts, the stdlib is walked already when its place is known.
   let early: { lib: string; prune: string[]; tree: Promise<DiscoverResult> } | undefined;
   const { options, warnings } = await resolveOptions(input, {
     onLib: (lib) => {
-      const prune = speculativePrune(input);
-      if (!prune) return;
+      const prune = speculativePrune(rules, input);
       early = { lib, prune, tree: discover(lib, input.fs ?? nodeFs, { prune }) };
       early.tree.catch(() => {}); // awaited (or redone) below
     },
@@ -75,8 +77,6 @@ async function decide(input: PackOptions): Promise<{ ctx: Context; tree: Discove
   const ctx: Context = { options, warnings: [...warnings], timings, cacheHits: 0, cacheMisses: 0 };
   const { fs, lib } = options;
 
-  // The rule files are all checked before any work starts.
-  const rules = loadRules([...options.builtinRuleFiles, ...options.ruleFiles], fs);
   const ruleContext: RuleContext = {
     profile: options.profile,
     target: options.target,
@@ -117,18 +117,11 @@ interface ReadProblem {
 
 /**
  * The prune globs decide() will most likely use, from what is known before the
- * interpreter answers: unconditional `prune` rules of the profile. undefined
- * when they cannot be known (a rule file that does not load).
+ * interpreter answers: the unconditional `prune` rules of the profile.
  */
-function speculativePrune(input: PackOptions): string[] | undefined {
-  try {
-    const cwd = input.cwd ?? process.cwd();
-    const rules = loadRules([...builtinRuleFiles(nodeFs), ...(input.rules ?? []).map((r) => path.resolve(cwd, r))], input.fs ?? nodeFs).filter((r) => !r.when);
-    const context: RuleContext = { profile: input.profile ?? 'wasm', target: 'emscripten-browser', platform: 'emscripten', modules: new Map(), factsSource: '', platformEvidence: '', keep: input.keep, packages: new Set() };
-    return prunedDirectories(rules, context).map((p) => p.glob);
-  } catch {
-    return undefined;
-  }
+function speculativePrune(rules: Rule[], input: PackOptions): string[] {
+  const context: RuleContext = { profile: input.profile ?? 'wasm', target: 'emscripten-browser', platform: 'emscripten', modules: new Map(), factsSource: '', platformEvidence: '', keep: input.keep, packages: new Set() };
+  return prunedDirectories(rules.filter((r) => !r.when), context).map((p) => p.glob);
 }
 
 function readSource(ctx: Context, file: string, shown: string, problems: ReadProblem[]): Uint8Array {
