@@ -104,7 +104,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     .option('inline-metadata', { type: 'boolean', describe: 'put the package metadata inside the loader', group: 'Output:' })
     .option('omitted-hints', { type: 'boolean', describe: 'ship a sitecustomize that explains imports of omitted modules', group: 'Output:' })
     .option('json', { type: 'boolean', describe: 'print the structured result as JSON', group: 'Output:' })
-    .option('explain', { type: 'boolean', describe: 'list every omitted file with its rule and reason; writes nothing', group: 'Output:' })
+    .option('explain', { type: 'boolean', describe: 'list every omitted file with its rule and reason; writes no outputs', group: 'Output:' })
     .command(
       ['pack', '$0'],
       'pack the stdlib (zip, os.py marker, lib-dynload, file_packager package)',

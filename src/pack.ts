@@ -2,7 +2,7 @@
  * pack(): runs the stages in order and owns the run's context.
  *   options → interpreter + magic check → discover → rules → read sources →
  *   compile (+ imports) → import closure → zip → outputs (atomic) → result
- * explain(): the same up to the decisions; writes nothing.
+ * explain(): the same up to the decisions; writes no outputs.
  */
 import nodeFs from 'node:fs';
 import path from 'node:path';
@@ -359,7 +359,7 @@ export interface ExplainResult {
   warnings: PackWarning[];
 }
 
-/** Decisions for every discovered path, import closure included; writes nothing. */
+/** Decisions for every discovered path, import closure included; writes no outputs (the compile cache may fill). */
 export async function explain(input: PackOptions): Promise<ExplainResult> {
   const { ctx, tree, decisions } = await decide(input);
   const units = collectUnits(ctx, tree, decisions);
