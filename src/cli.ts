@@ -116,8 +116,8 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
             const result = await explain(options);
             if (args.json) io.stdout.write(JSON.stringify(result, null, 2) + '\n');
             else {
-              io.stdout.write(formatExplain(result.decisions));
-              for (const w of result.warnings) io.stderr.write(formatWarning(w) + '\n');
+              io.stdout.write(formatExplain(result.decisions, { warnings: result.warnings }));
+              for (const w of result.warnings) if (w.code !== 'IMPORT_UNAVAILABLE') io.stderr.write(formatWarning(w) + '\n');
             }
             return;
           }

@@ -77,8 +77,11 @@ export function groupOmitted(decisions: Decision[]): { path: string; decision: D
   return groups;
 }
 
-/** One block per omitted file or fully omitted directory. */
-export function formatExplain(decisions: Decision[], options: { all?: boolean } = {}): string {
+/**
+ * One block per omitted file or fully omitted directory; then the kept modules
+ * the import check says cannot be imported on the target (from `warnings`).
+ */
+export function formatExplain(decisions: Decision[], options: { all?: boolean; warnings?: PackWarning[] } = {}): string {
   const lines: string[] = [];
   for (const g of groupOmitted(decisions)) {
     const d = g.decision;
@@ -89,8 +92,10 @@ export function formatExplain(decisions: Decision[], options: { all?: boolean } 
   if (options.all) {
     for (const d of decisions) if (d.action === 'keep') lines.push(`keep  ${d.path}${d.rule ? `  ${citeRule(d.rule)}` : ''}`);
   }
+  const failing = (options.warnings ?? []).filter((w) => w.code === 'IMPORT_UNAVAILABLE');
+  for (const w of failing) lines.push(`fails ${w.path ?? w.module}  kept, but cannot be imported on the target: ${w.message}`);
   const kept = decisions.filter((d) => d.action === 'keep').length;
-  lines.push(`${kept} kept, ${decisions.length - kept} omitted`);
+  lines.push(`${kept} kept, ${decisions.length - kept} omitted${failing.length ? `, ${failing.length} kept that cannot import` : ''}`);
   return lines.join('\n') + '\n';
 }
 

@@ -175,6 +175,20 @@ explainFlag('with --builddir the evidence cites the Makefile and the sysconfigda
   assert.equal(filesUnder(BUILDDIR), before, 'no output in the build root (the default --out)');
 });
 
+explainFlag('with --profile cpython, kept modules that cannot import are listed as fails, with the chain', async () => {
+  const r = await cli(['pack', ...INPUT, '--out', path.join(ROOT, 'out-explain-cpython'), '--explain', '--profile', 'cpython']);
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split('\n');
+  assert.ok(
+    lines.includes(
+      "fails tty.py  kept, but cannot be imported on the target: tty imports termios, an extension module the target lacks (termios is 'n/a' in the built-in description of a stock Emscripten build (rules/builds/emscripten-3.11.json))",
+    ),
+    r.stdout,
+  );
+  assert.is(lines[lines.length - 1], '5 kept, 4 omitted, 1 kept that cannot import');
+  assert.not.ok(r.stderr.includes('IMPORT_UNAVAILABLE'), 'listed once, on stdout');
+});
+
 explainFlag('with --json prints every decision as data', async () => {
   const r = await cli(['pack', ...INPUT, '--out', path.join(ROOT, 'out-explain-json'), '--explain', '--json']);
   assert.is(r.code, 0, r.stderr);
