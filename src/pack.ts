@@ -326,7 +326,7 @@ export async function pack(input: PackOptions): Promise<PackResult> {
     size: (u.failed || options.sources === 'py' ? u.py!.size : u.pyc!.size) + (options.sources === 'both' && !u.failed ? u.py!.size : 0),
     ...(u.failed ? { source: true } : {}),
     origin: u.origin,
-    ...(graph.verdicts.get(u.module) ? { imports: graph.verdicts.get(u.module) } : {}),
+    ...(graph.verdicts.has(u.module) ? { importCheck: graph.verdicts.get(u.module) } : {}),
   }));
   const omitted = toOmitted(decisions);
   ctx.timings.total = Math.round(performance.now() - started);

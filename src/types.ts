@@ -133,8 +133,14 @@ export interface KeptModule {
   source?: boolean;
   /** Where it came from: the stdlib, `--add`, the target's sysconfigdata, or generated (`--omitted-hints`). */
   origin: 'stdlib' | 'add' | 'sysconfigdata' | 'generated';
-  /** Import-graph verdict for this module (unconditional imports that cannot succeed). */
-  imports?: unknown;
+  /**
+   * The import check's verdict: `imports` (every unconditional import can succeed on the
+   * target) or `fails`, with each failing import and its chain to the root cause.
+   */
+  importCheck?: {
+    verdict: 'imports' | 'fails';
+    violations?: { imports: string; line: number; chain: string[]; cause: { kind: string; rule?: string; reason?: string; evidence?: string } }[];
+  };
 }
 
 export interface OmittedFile {

@@ -143,6 +143,16 @@ embedded("--strict with --profile cpython fails on the reference's import violat
   assert.not.ok(fs.existsSync(out), 'a failed run leaves no output');
 });
 
+embedded('--json carries the import check verdict of every kept module', async () => {
+  assert.ok(base.kept.every((k) => k.importCheck?.verdict === 'imports'), 'the wasm profile ships only modules that import');
+  const reference = await pack({ out: path.join(tmp, 'verdicts'), cacheDir, cwd: tmp, profile: 'cpython', package: false });
+  const config = reference.kept.find((k) => k.module === 'logging.config')!;
+  assert.is(config.importCheck?.verdict, 'fails');
+  assert.equal(config.importCheck?.violations?.[0].chain, ['logging.config', 'socketserver']);
+  assert.equal(config.importCheck?.violations?.[0].cause, { kind: 'omitted', rule: 'net-socketserver', reason: config.importCheck!.violations![0].cause.reason });
+  assert.is(reference.kept.find((k) => k.module === 'json')?.importCheck?.verdict, 'imports');
+});
+
 embedded.after(() => {});
 embedded.run();
 
