@@ -142,6 +142,18 @@ summary('then every other output with its size, and the warnings by code', async
   assert.is(r.stderr, '', 'no progress display without a TTY');
 });
 
+summary('on a TTY, stderr shows compile progress (files compiled / total); --json keeps it silent', async () => {
+  for (const json of [false, true]) {
+    const c = captureIO();
+    let progress = '';
+    const io = { stdout: c.io.stdout, stderr: { isTTY: true, write: (s: string) => ((progress += s), true) } };
+    const code = await main(['pack', ...INPUT, '--out', path.join(ROOT, `out-tty-${json}`), '--package', 'false', ...(json ? ['--json'] : [])], io);
+    assert.is(code, 0, progress);
+    if (json) assert.is(progress, '', '--json: no progress');
+    else assert.match(progress, /\rcompile: 5\/5 files\n$/);
+  }
+});
+
 summary.run();
 
 // ---
