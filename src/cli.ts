@@ -96,7 +96,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     .option('sources', { choices: ['pyc', 'py', 'both'], describe: 'what the zip holds per module [default: pyc]', group: 'Compile:' })
     .option('jobs', { type: 'number', describe: 'build interpreter workers [default: one per core]', group: 'Compile:' })
     .option('cache', { type: 'boolean', describe: 'use the content-addressed cache (--no-cache to disable) [default: true]', group: 'Compile:' })
-    .option('cache-dir', { type: 'string', describe: 'cache directory [default: node_modules/.cache/pywasm-assets]', group: 'Compile:' })
+    .option('cache-dir', { type: 'string', describe: 'cache directory [default: node_modules/.cache/pywasm-assets of the nearest package.json, else ~/.cache/pywasm-assets]', group: 'Compile:' })
     .option('out', { type: 'string', describe: 'output directory [default: the build root, else ./dist]', group: 'Output:' })
     .option('compression', { choices: ['deflate', 'stored'], describe: 'zip method [default: deflate]', group: 'Output:' })
     .option('level', { type: 'number', describe: 'deflate level 0-9 [default: 9]', group: 'Output:' })

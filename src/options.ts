@@ -5,7 +5,7 @@
  */
 import nodeFs from 'node:fs';
 import path from 'node:path';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { PackError } from './errors.js';
 import { defaultTarget, expandMakeVars, readBuildFacts, pythonForBuild, type BuildFacts, type ModuleFact } from './build-facts.js';
@@ -168,6 +168,21 @@ export function embeddedFacts(version: string, fs: PackFs = nodeFs, prefix = '/u
     facts.sysconfigdataSource = new TextEncoder().encode(renderSysconfigdata(data, prefix));
   }
   return { facts, warning };
+}
+
+/**
+ * Where the compile cache lives by default: `node_modules/.cache/pywasm-assets` of the
+ * nearest directory with a package.json (the find-cache-dir convention), else the
+ * user's cache directory ($XDG_CACHE_HOME or ~/.cache), so that running in, say, a
+ * CPython checkout does not create a node_modules/ there.
+ */
+export function defaultCacheDir(cwd: string): string {
+  for (let dir = cwd; ; dir = path.dirname(dir)) {
+    if (nodeFs.existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'node_modules', '.cache', 'pywasm-assets');
+    if (path.dirname(dir) === dir) break;
+  }
+  const xdg = process.env.XDG_CACHE_HOME;
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(homedir(), '.cache'), 'pywasm-assets');
 }
 
 export interface ResolveResult {
@@ -341,7 +356,7 @@ export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {
       strict: input.strict ?? false,
       jobs,
       cache: input.cache ?? true,
-      cacheDir: input.cacheDir ? abs(input.cacheDir) : path.join(cwd, 'node_modules', '.cache', 'pywasm-assets'),
+      cacheDir: input.cacheDir ? abs(input.cacheDir) : defaultCacheDir(cwd),
       package: pkg,
       inlineMetadata: input.inlineMetadata ?? false,
       omittedHints: input.omittedHints ?? false,

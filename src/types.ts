@@ -64,7 +64,7 @@ export interface PackOptions {
   jobs?: number;
   /** Use the content-addressed cache. @default true */
   cache?: boolean;
-  /** @default 'node_modules/.cache/pywasm-assets' under the current directory */
+  /** @default `node_modules/.cache/pywasm-assets` of the nearest directory with a package.json, else `$XDG_CACHE_HOME/pywasm-assets` or `~/.cache/pywasm-assets` */
   cacheDir?: string;
   /** file_packager package base name, or false for none. @default 'python' for emscripten-browser, else false */
   package?: string | false;
