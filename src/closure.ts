@@ -7,10 +7,9 @@
  * - profile `wasm`: modules that cannot import are pruned, to a fixpoint, and
  *   their decision cites the chain (`a imports b, which rule R omits`).
  */
-import nodeFs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { makeMissingName, makeProvided, pruneDependents, type BuiltinsData, type ImportRecord, type ModuleNode, type OmittedReason, type Violation } from './imports.js';
+import { loadBuiltins } from './builtins.js';
+import { makeMissingName, makeProvided, pruneDependents, type ImportRecord, type ModuleNode, type OmittedReason, type Violation } from './imports.js';
 import { moduleName } from './discover.js';
 import type { ResolvedOptions } from './options.js';
 import type { Decision, PackWarning } from './types.js';
@@ -29,14 +28,6 @@ export interface ImportGraphReport {
   violations: Violation[];
 }
 
-const BUILTINS_DIR = fileURLToPath(new URL('../rules/builtins/', import.meta.url));
-
-/** rules/builtins/<version>.json, or the newest one with a note when the version has none. */
-export function loadBuiltins(version: string): BuiltinsData {
-  const files = nodeFs.readdirSync(BUILTINS_DIR).filter((f) => /^\d+\.\d+\.json$/.test(f)).sort((a, b) => parseFloat(a) - parseFloat(b));
-  const file = files.includes(`${version}.json`) ? `${version}.json` : files[files.length - 1];
-  return JSON.parse(nodeFs.readFileSync(path.join(BUILTINS_DIR, file), 'utf8')) as BuiltinsData;
-}
 
 /**
  * English for warnings and decisions, e.g.
@@ -79,7 +70,8 @@ export async function analyzeImports(
     const name = moduleName(d.path);
     if (!omitted.has(name)) omitted.set(name, { rule: d.rule.id, reason: d.rule.reason });
   }
-  const builtins = loadBuiltins(options.version);
+  // Derived from the source tree when the stdlib is a checkout's Lib/, else kept data.
+  const builtins = loadBuiltins(options.version, path.dirname(options.lib), options.fs).data;
   const provided = makeProvided({ builtins, states: {}, modules: options.facts.modules, statesSource: options.facts.source });
   // Every target is WebAssembly: imports behind `os.name == 'posix'`-style tests run there (wasm: true).
   const input = { kept, omitted, provided, missingName: makeMissingName(builtins), wasm: true };

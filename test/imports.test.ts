@@ -24,6 +24,7 @@ import {
 } from '../src/imports.js';
 import { havePython, makeTmp, rmTmp, skip } from './helpers.js';
 import { deriveBuiltins } from './support/derive-builtins.js';
+import { loadBuiltins } from '../src/builtins.js';
 import { cpythonSrcdir, repoRoot } from './support/reference.js';
 
 const DRIVER = join(repoRoot, 'test/support/find-imports.py');
@@ -534,3 +535,20 @@ real("on Pyodide's own stdlib, the check predicts the failures measured in Pyodi
 });
 
 real.run();
+
+// ---
+const derived = suite('loadBuiltins');
+
+derived('derives the built-ins from a source checkout (its Lib/ beside Modules/), else reads rules/builtins/', () => {
+  if (!existsSync(join(cpythonSrcdir, 'Modules/Setup.bootstrap.in'))) {
+    if (process.env.CI) assert.unreachable(`CI: no CPython 3.11.2 sources at ${cpythonSrcdir}`);
+    return console.log(`  skipped: no CPython sources at ${cpythonSrcdir} (bash test/support/fetch-cpython.sh)`);
+  }
+  assert.is(loadBuiltins('3.11', cpythonSrcdir).from, cpythonSrcdir);
+  assert.equal(loadBuiltins('3.11', cpythonSrcdir).data, BUILTINS);
+  // An installed stdlib has no source tree beside it; another version's tree is not used for 3.11.
+  assert.is(loadBuiltins('3.11', '/nonexistent').from, 'rules/builtins/3.11.json');
+  assert.is(loadBuiltins('3.12', cpythonSrcdir).from, 'rules/builtins/3.11.json');
+});
+
+derived.run();
