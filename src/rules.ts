@@ -291,7 +291,7 @@ export function ruleApplies(rule: Rule, ctx: RuleContext): string[] | undefined 
 
 /**
  * Directory globs (`dir/`) of applicable `prune` rules: discovery does not walk
- * them. A directory a `--keep` glob could reach into is walked anyway.
+ * them. A directory a `--keep` glob names (`site-packages/**`) is walked anyway.
  */
 export function prunedDirectories(rules: Rule[], ctx: RuleContext): { glob: string; ref: RuleRef }[] {
   const out: { glob: string; ref: RuleRef }[] = [];
@@ -302,7 +302,12 @@ export function prunedDirectories(rules: Rule[], ctx: RuleContext): { glob: stri
     for (const glob of rule.omit) {
       if (!glob.endsWith('/')) continue;
       const dir = picomatch(glob.slice(0, -1), { dot: true });
-      const reachable = (ctx.keep ?? []).some((k) => /^[*{[!?]/.test(k) || dir(k.split('/')[0]));
+      // Only a --keep glob that names the directory (its literal prefix, e.g. `site-packages/**`)
+      // reaches into it; `**` means "every stdlib file", and these directories are not the stdlib.
+      const reachable = (ctx.keep ?? []).some((k) => {
+        const base = picomatch.scan(k).base;
+        return base !== '' && dir(base.split('/')[0]);
+      });
       if (reachable) continue;
       out.push({ glob, ref: { id: rule.id, file: rule.file, pattern: glob, reason: rule.reason, evidence: evidence.length ? evidence : undefined } });
     }

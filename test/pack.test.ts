@@ -268,6 +268,10 @@ installed('site-packages, dist-packages, lib-dynload, config-* and the host sysc
   const kept = await pack({ lib, out: path.join(tmp, 'inst-out2'), cacheDir, package: false, keep: ['site-packages/**'] });
   assert.is(kept.decisions.find((d) => d.path === 'site-packages/foo/__init__.py')?.rule?.id, 'structure/not-a-package');
   assert.ok(kept.decisions.some((d) => d.path === 'dist-packages/'));
+  // `--keep '**'` means every stdlib file; those directories are not the stdlib and stay unwalked.
+  const all = await pack({ lib, out: path.join(tmp, 'inst-out3'), cacheDir, package: false, keep: ['**'], allowSyntaxErrors: true });
+  assert.ok(all.decisions.some((d) => d.path === 'site-packages/' && d.rule?.id === 'installed-layout'));
+  assert.not.ok(all.decisions.some((d) => d.path.startsWith('site-packages/foo')));
 });
 
 installed.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
