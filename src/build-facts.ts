@@ -104,22 +104,48 @@ export interface ReadBuildFactsInput {
   sysconfigdataPath?: string;
 }
 
+export interface ModuleStates {
+  /** Names on the Makefile's `MODDISABLED_NAMES=` line. */
+  disabled?: Iterable<string>;
+  /** Where `disabled` came from (the Makefile), for evidence text. */
+  disabledSource?: string;
+  /** `MODULE_<NAME>_STATE` values by lower-cased module name: `{ _lzma: 'missing' }`. */
+  states?: Record<string, string>;
+  /** Where `states` came from (the sysconfigdata), for evidence text. */
+  statesSource?: string;
+}
+
+/**
+ * Module availability with its evidence, the reference's way: MODDISABLED_NAMES
+ * first (unavailable), then each state (`yes` = available). Names in neither are
+ * absent from the map (the caller counts them as unavailable).
+ */
+export function moduleFacts({ disabled, disabledSource, states, statesSource }: ModuleStates): Map<string, ModuleFact> {
+  const modules = new Map<string, ModuleFact>();
+  const inMakefile = disabledSource ? ` in ${disabledSource}` : '';
+  for (const name of disabled ?? []) modules.set(name, { available: false, evidence: `${name} is in MODDISABLED_NAMES${inMakefile}` });
+  const inSysconfig = statesSource ? ` in ${statesSource}` : '';
+  for (const [name, state] of Object.entries(states ?? {})) {
+    if (!modules.has(name)) modules.set(name, { available: state === 'yes', evidence: `MODULE_${name.toUpperCase()}_STATE = '${state}'${inSysconfig}` });
+  }
+  return modules;
+}
+
 /** Reads the Makefile and the sysconfigdata and derives module availability. */
 export function readBuildFacts({ fs, makefilePath, sysconfigdataPath }: ReadBuildFactsInput): BuildFacts {
-  const modules = new Map<string, ModuleFact>();
   let makefile: Map<string, string> | undefined;
+  let disabled: string[] = [];
   if (makefilePath) {
     const text = readText(fs, makefilePath, 'ERR_MAKEFILE', 'the build root Makefile');
     makefile = parseMakefile(text);
     // Like the reference: the first line that starts exactly with the name.
     const line = text.split(/\r?\n/).find((l) => l.startsWith('MODDISABLED_NAMES='));
-    for (const name of line ? line.slice('MODDISABLED_NAMES='.length).trim().split(/\s+/).filter(Boolean) : []) {
-      modules.set(name, { available: false, evidence: `${name} is in MODDISABLED_NAMES in ${makefilePath}` });
-    }
+    disabled = line ? line.slice('MODDISABLED_NAMES='.length).trim().split(/\s+/).filter(Boolean) : [];
   }
   let sysconfigdataName: string | undefined;
   let sysconfigdataSource: Uint8Array | undefined;
   let platform: 'emscripten' | 'wasi' = 'emscripten';
+  const states: Record<string, string> = {};
   if (sysconfigdataPath) {
     sysconfigdataName = path.basename(sysconfigdataPath).replace(/\.py$/, '');
     sysconfigdataSource = readBytes(fs, sysconfigdataPath, 'ERR_SYSCONFIGDATA', 'the sysconfigdata module');
@@ -128,7 +154,7 @@ export function readBuildFacts({ fs, makefilePath, sysconfigdataPath }: ReadBuil
       platformOfSysconfigdata(sysconfigdataName) ??
       (String(vars.get('MACHDEP') ?? '') === 'wasi' ? 'wasi' : 'emscripten');
     for (const [key, value] of vars) {
-      if (!key.startsWith('MODULE_') || !key.endsWith('_STATE')) continue;
+      if (!/^MODULE_[A-Z0-9_]+_STATE$/.test(key)) continue;
       if (typeof value !== 'string' || !KNOWN_STATES.has(value)) {
         throw new PackError(
           'ERR_MODULE_STATE',
@@ -136,12 +162,10 @@ export function readBuildFacts({ fs, makefilePath, sysconfigdataPath }: ReadBuil
           'Check that the file is the target build\'s sysconfigdata, or fix the value.',
         );
       }
-      const name = key.slice('MODULE_'.length, -'_STATE'.length).toLowerCase();
-      if (!modules.has(name)) {
-        modules.set(name, { available: value === 'yes', evidence: `${key} = '${value}' in ${sysconfigdataPath}` });
-      }
+      states[key.slice('MODULE_'.length, -'_STATE'.length).toLowerCase()] = value;
     }
   }
+  const modules = moduleFacts({ disabled, disabledSource: makefilePath, states, statesSource: sysconfigdataPath });
   return {
     platform,
     modules,

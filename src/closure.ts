@@ -72,7 +72,7 @@ export async function analyzeImports(
   }
   // Derived from the source tree when the stdlib is a checkout's Lib/, else kept data.
   const builtins = loadBuiltins(options.version, path.dirname(options.lib), options.fs).data;
-  const provided = makeProvided({ builtins, states: {}, modules: options.facts.modules, statesSource: options.facts.source });
+  const provided = makeProvided({ builtins, modules: options.facts.modules, statesSource: options.facts.source });
   // Every target is WebAssembly: imports behind `os.name == 'posix'`-style tests run there (wasm: true).
   const input = { kept, omitted, provided, missingName: makeMissingName(builtins), wasm: true };
   const report: ImportGraphReport = { pruned: new Set(), verdicts: new Map(), violations: [] };

@@ -412,31 +412,26 @@ export interface BuiltinsData {
 export interface ProvidedFacts {
   builtins: BuiltinsData;
   /**
-   * Extension-module availability already decided (build-facts.ts: MODDISABLED_NAMES,
-   * then MODULE_<NAME>_STATE), with evidence; consulted before `states`/`disabled`.
+   * Extension-module availability as the build facts decided it (build-facts.ts
+   * `moduleFacts`: MODDISABLED_NAMES, then MODULE_<NAME>_STATE), with evidence.
    */
-  modules?: ReadonlyMap<string, { available: boolean; evidence: string }>;
-  /** `MODULE_<NAME>_STATE` values by lower-cased module name: `{ _lzma: 'missing' }`. */
-  states: Record<string, string>;
-  /** `MODDISABLED_NAMES` from the Makefile. */
-  disabled?: Iterable<string>;
-  /** Where `states` came from, for evidence text (e.g. the sysconfigdata file name). */
+  modules: ReadonlyMap<string, { available: boolean; evidence: string }>;
+  /** Where the facts came from, for the evidence of an extension module they do not name. */
   statesSource?: string;
   /** Count the frozen stdlib modules as provided (`-X frozen_modules=on`). @default false */
   frozen?: boolean;
 }
 
 /**
- * Builds the `provided` function of checkClosure() from the build facts, with
- * the availability rules of REFERENCE.md §1: MODDISABLED_NAMES wins, then
- * `MODULE_<NAME>_STATE` (`yes` = available), and an extension module named in
- * no source is unavailable. Names that are no extension module give undefined.
+ * Builds the `provided` function of checkClosure(): the interpreter's built-ins,
+ * then the build facts' extension modules (decided by build-facts.ts the
+ * reference's way), and an extension module the facts do not name is
+ * unavailable. Names that are no extension module give undefined.
  */
 export function makeProvided(facts: ProvidedFacts): ProvidedFn {
   const { builtins } = facts;
   const builtin = new Set(builtins.builtin);
   const frozen = new Set(facts.frozen ? builtins.frozen : []);
-  const disabled = new Set(facts.disabled ?? []);
   const extensions = new Set([...builtins.stdlibExtensions, ...builtins.setupPyExtensions]);
   const windows = new Set(builtins.windowsOnly);
   const from = facts.statesSource ? ` in ${facts.statesSource}` : '';
@@ -444,13 +439,9 @@ export function makeProvided(facts: ProvidedFacts): ProvidedFn {
     if (builtin.has(name)) return { available: true, evidence: `built into CPython ${builtins.version}` };
     if (frozen.has(name)) return { available: true, evidence: `frozen into CPython ${builtins.version}` };
     if (Object.hasOwn(builtins.aliases, name)) return { available: true, evidence: `set by ${builtins.aliases[name]}` };
-    const fact = facts.modules?.get(name);
+    const fact = facts.modules.get(name);
     if (fact) return { available: fact.available, evidence: fact.evidence };
-    if (disabled.has(name)) return { available: false, evidence: `${name} is in MODDISABLED_NAMES` };
-    const state = Object.hasOwn(facts.states, name) ? facts.states[name] : undefined;
-    const variable = `MODULE_${name.toUpperCase()}_STATE`;
-    if (state !== undefined) return { available: state === 'yes', evidence: `${variable} = '${state}'${from}` };
-    if (extensions.has(name)) return { available: false, evidence: `no ${variable}${from}` };
+    if (extensions.has(name)) return { available: false, evidence: `no MODULE_${name.toUpperCase()}_STATE${from}` };
     if (windows.has(name)) return { available: false, evidence: `${name} exists only in Windows builds of CPython` };
     return undefined;
   };

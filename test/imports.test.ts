@@ -25,6 +25,7 @@ import {
 import { havePython, makeTmp, rmTmp, skip } from './helpers.js';
 import { deriveBuiltins } from './support/derive-builtins.js';
 import { loadBuiltins } from '../src/builtins.js';
+import { moduleFacts } from '../src/build-facts.js';
 import { cpythonSrcdir, repoRoot } from './support/reference.js';
 
 const DRIVER = join(repoRoot, 'test/support/find-imports.py');
@@ -57,8 +58,11 @@ function mod(module: string, imports: (string | ImportRecord)[] = [], isPackage 
 /** The target of the examples: Pyodide-like states (termios n/a, _lzma missing). */
 const provided = makeProvided({
   builtins: BUILTINS,
-  states: { termios: 'n/a', _lzma: 'missing', _json: 'yes', pyexpat: 'yes', _socket: 'yes', select: 'yes' },
-  disabled: ['_lzma'],
+  modules: moduleFacts({
+    states: { termios: 'n/a', _lzma: 'missing', _json: 'yes', pyexpat: 'yes', _socket: 'yes', select: 'yes' },
+    disabled: ['_lzma'],
+    statesSource: '_sysconfigdata__emscripten_wasm32-emscripten.py',
+  }),
   statesSource: '_sysconfigdata__emscripten_wasm32-emscripten.py',
 });
 
@@ -289,7 +293,7 @@ check('__main__ modules are not checked; a module importing itself is fine', () 
 });
 
 check('a target module that is available wins over an omission (e.g. a frozen module)', () => {
-  const frozen = makeProvided({ builtins: BUILTINS, states: {}, frozen: true });
+  const frozen = makeProvided({ builtins: BUILTINS, modules: new Map(), frozen: true });
   const kept = [mod('x', ['runpy'])];
   assert.equal(checkClosure({ kept, omitted: omit('runpy'), provided: frozen }), []);
   assert.is(checkClosure({ kept, omitted: omit('runpy'), provided }).length, 1);
@@ -313,7 +317,7 @@ check('with missingName, from-imports of Windows-only functions fail, also throu
 
 check('with wasm: true, onWasm records count as unconditional', () => {
   const kept = [mod('multiprocessing', [], true), mod('multiprocessing.resource_tracker', [{ ...rec('_posixshmem', 37, true), onWasm: true }])];
-  const states = makeProvided({ builtins: BUILTINS, states: { _posixshmem: 'n/a' } });
+  const states = makeProvided({ builtins: BUILTINS, modules: moduleFacts({ states: { _posixshmem: 'n/a' } }) });
   assert.equal(checkClosure({ kept, omitted: new Map(), provided: states }), []);
   assert.equal(brief(checkClosure({ kept, omitted: new Map(), provided: states, wasm: true })), [
     "multiprocessing.resource_tracker -> _posixshmem (37): multiprocessing.resource_tracker > _posixshmem / unavailable (MODULE__POSIXSHMEM_STATE = 'n/a')",
@@ -377,7 +381,7 @@ prune.run();
 const facts = suite('makeProvided');
 
 facts('applies MODDISABLED_NAMES, then MODULE_<NAME>_STATE, and knows built-ins, aliases and unstated extensions', () => {
-  const p: ProvidedFn = makeProvided({ builtins: BUILTINS, states: { _lzma: 'yes', _json: 'yes', termios: 'n/a', time: 'yes' }, disabled: ['_lzma'] });
+  const p: ProvidedFn = makeProvided({ builtins: BUILTINS, modules: moduleFacts({ states: { _lzma: 'yes', _json: 'yes', termios: 'n/a', time: 'yes' }, disabled: ['_lzma'] }) });
   assert.equal(p('_lzma'), { available: false, evidence: '_lzma is in MODDISABLED_NAMES' });
   assert.equal(p('_json'), { available: true, evidence: "MODULE__JSON_STATE = 'yes'" });
   assert.equal(p('termios'), { available: false, evidence: "MODULE_TERMIOS_STATE = 'n/a'" });
@@ -473,7 +477,7 @@ real('find_imports knows the facts of the real stdlib, and the closure check fin
     if (hit) omitted.set(m.module, { rule: hit[1], reason: 'reference' });
     else kept.push(m);
   }
-  const closureProvided = makeProvided({ builtins: BUILTINS, ...facts });
+  const closureProvided = makeProvided({ builtins: BUILTINS, modules: moduleFacts(facts) });
   const missingName = makeMissingName(BUILTINS);
   const violations = brief(checkClosure({ kept, omitted, provided: closureProvided, missingName }));
   for (const expected of [
@@ -511,7 +515,7 @@ real("on Pyodide's own stdlib, the check predicts the failures measured in Pyodi
     const run = spawnSync('python3', [DRIVER, '--scan', tmp], { encoding: 'utf8', maxBuffer: 256 << 20 });
     assert.is(run.status, 0, run.stderr);
     const kept: ModuleNode[] = JSON.parse(run.stdout).modules;
-    const input = { kept, omitted: new Map(), provided: makeProvided({ builtins: BUILTINS, ...facts }), missingName: makeMissingName(BUILTINS) };
+    const input = { kept, omitted: new Map(), provided: makeProvided({ builtins: BUILTINS, modules: moduleFacts(facts) }), missingName: makeMissingName(BUILTINS) };
     const predicted = new Set(pruneDependents({ ...input, wasm: true }).pruned.map((p) => p.module));
     const predictedNoWasm = new Set(pruneDependents(input).pruned.map((p) => p.module));
     // Measured in Pyodide 0.25.1 (test/pyodide.test.ts, PYODIDE_OWN_FAILURES).
