@@ -229,7 +229,7 @@ class Worker {
       error.code === 'ENOENT'
         ? `Build interpreter "${this.executable}" was not found.`
         : `Build interpreter "${this.executable}" could not be started (${error.code ?? error.message}).`;
-    return new PackError('ERR_PYTHON_NOT_FOUND', message, 'pass --build-python <path to python3.11>', { cause: error });
+    return new PackError('ERR_PYTHON_NOT_FOUND', message, 'pass --build-python <path to a CPython of the stdlib\'s version, e.g. python3.11>', { cause: error });
   }
 
   /** The first failure sticks (a spawn error is followed by 'close'); pending requests get it. */
@@ -329,7 +329,7 @@ function parseInfo(executable: string, header: any, cwd: string | undefined): In
     throw new PackError(
       'ERR_PYTHON_VERSION',
       `Build interpreter "${executable}" did not answer like a CPython ${MIN_VERSION.join('.')}+ interpreter.`,
-      'pass --build-python <path to python3.11>',
+      'pass --build-python <path to a CPython of the stdlib\'s version, e.g. python3.11>',
     );
   }
   return {
@@ -361,7 +361,7 @@ export async function probeInterpreter(executable: string, options: { cwd?: stri
         new PackError(
           'ERR_PYTHON_VERSION',
           `Build interpreter "${executable}" did not answer within ${PROBE_TIMEOUT_MS / 1000} s.`,
-          'pass --build-python <path to python3.11>',
+          'pass --build-python <path to a CPython of the stdlib\'s version, e.g. python3.11>',
         ),
       );
       worker.child.kill('SIGKILL');
@@ -378,7 +378,7 @@ export async function probeInterpreter(executable: string, options: { cwd?: stri
       throw new PackError(
         'ERR_PYTHON_VERSION',
         `Build interpreter "${executable}" is not a usable CPython ${MIN_VERSION.join('.')}+${stderr ? `:\n${stderr}` : '.'}`,
-        'pass --build-python <path to python3.11>',
+        'pass --build-python <path to a CPython of the stdlib\'s version, e.g. python3.11>',
         { cause: error },
       );
     }
@@ -392,7 +392,7 @@ export async function probeInterpreter(executable: string, options: { cwd?: stri
     throw new PackError(
       'ERR_PYTHON_VERSION',
       `Build interpreter "${executable}" is ${info.implementation} ${info.version}; pywasm-assets needs CPython (its pycs are what CPython for WebAssembly loads).`,
-      'pass --build-python <path to python3.11>',
+      'pass --build-python <path to a CPython of the stdlib\'s version, e.g. python3.11>',
     );
   }
   const [major, minor] = info.versionInfo;
@@ -400,7 +400,7 @@ export async function probeInterpreter(executable: string, options: { cwd?: stri
     throw new PackError(
       'ERR_PYTHON_VERSION',
       `Build interpreter "${executable}" is Python ${info.version}; pywasm-assets needs CPython ${MIN_VERSION.join('.')} or later.`,
-      'pass --build-python <path to python3.11>',
+      'pass --build-python <path to a CPython of the stdlib\'s version, e.g. python3.11>',
     );
   }
   return info;

@@ -336,7 +336,7 @@ failures('no os.py (full wording)', async () => {
 failures('build interpreter not found (full wording)', async () => {
   const r = await cli(['pack', '--lib', LIB, '--build-python', '/nonexistent/python3', '--out', path.join(ROOT, 'out-nopy'), '--no-cache']);
   assert.is(r.code, 1);
-  assert.is(r.stderr, 'error ERR_PYTHON_NOT_FOUND: Build interpreter "/nonexistent/python3" was not found.\n  hint: pass --build-python <path to python3.11>\n');
+  assert.is(r.stderr, 'error ERR_PYTHON_NOT_FOUND: Build interpreter "/nonexistent/python3" was not found.\n  hint: pass --build-python <path to a CPython of the stdlib\'s version, e.g. python3.11>\n');
 });
 
 failures('output inside the stdlib (full wording)', async () => {
