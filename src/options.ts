@@ -11,7 +11,6 @@ import { PackError } from './errors.js';
 import { defaultTarget, expandMakeVars, readBuildFacts, pythonForBuild, type BuildFacts, type ModuleFact } from './build-facts.js';
 import { isInside } from './fs-util.js';
 import { probeInterpreter, type InterpreterInfo } from './python.js';
-import { guessFile, readGuess, sameInterpreter, StaleInterpreterGuess, writeGuess } from './interpreter-guess.js';
 import type { PackCompression, PackFs, PackInvalidation, PackOptions, PackProfile, PackSources, PackTarget } from './types.js';
 
 export interface ResolvedOptions {
@@ -52,12 +51,6 @@ export interface ResolvedOptions {
   /** True when no input flag was given: the local python3 and its own stdlib. */
   embedded: boolean;
   onProgress?: PackOptions['onProgress'];
-  /**
-   * Resolves once the build interpreter has answered and matches `python`; throws
-   * its probe error, or StaleInterpreterGuess when `python` was a stale guess.
-   * Call it before writing anything, and before reporting an error.
-   */
-  confirmPython: () => Promise<void>;
 }
 
 const TARGETS: PackTarget[] = ['emscripten-browser', 'emscripten-node', 'wasi'];
@@ -200,10 +193,6 @@ export interface ResolveResult {
 export interface ResolveHooks {
   /** Called as soon as the stdlib directory is known and exists (before the interpreter answers, when it can be). */
   onLib?: (lib: string) => void;
-  /** Start with the last probe's answer for this interpreter (src/interpreter-guess.ts); confirmPython() checks it. */
-  guess?: boolean;
-  /** With a guess in use: receives confirmPython at once, so a caller can confirm before reporting an error thrown later. */
-  onConfirm?: (confirm: () => Promise<void>) => void;
 }
 
 export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {}): Promise<ResolveResult> {
@@ -267,17 +256,6 @@ export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {
     throw error;
   });
   probing.catch(() => {}); // awaited below; an input error thrown first must not leave it unhandled
-  const cache = input.cache ?? true;
-  const cacheDir = input.cacheDir ? abs(input.cacheDir) : defaultCacheDir(cwd);
-  const guessPath = hooks.guess && cache ? guessFile(cacheDir, pythonExe, cwd) : undefined;
-  const guessed = guessPath ? readGuess(fs, guessPath) : undefined;
-  const confirmPython = async () => {
-    const real = await probing;
-    const same = guessed !== undefined && sameInterpreter(real, guessed);
-    if (guessPath && !same) writeGuess(fs, guessPath, real);
-    if (guessed && !same) throw new StaleInterpreterGuess(`${pythonExe} is not the interpreter of the last run`);
-  };
-  if (guessed) hooks.onConfirm?.(confirmPython);
 
   // The stdlib.
   const checkLib = (dir: string, from: string) => {
@@ -304,7 +282,7 @@ export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {
     lib = checkLib(path.join(path.resolve(builddir, srcdir), 'Lib'), libSource);
   }
 
-  const python = guessed ?? (await probing);
+  const python = await probing;
   const version = `${python.versionInfo[0]}.${python.versionInfo[1]}`;
   const makeVersion = mvar('VERSION');
   if (makeVersion && makeVersion !== version) {
@@ -377,8 +355,8 @@ export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {
       sources,
       strict: input.strict ?? false,
       jobs,
-      cache,
-      cacheDir,
+      cache: input.cache ?? true,
+      cacheDir: input.cacheDir ? abs(input.cacheDir) : defaultCacheDir(cwd),
       package: pkg,
       inlineMetadata: input.inlineMetadata ?? false,
       omittedHints: input.omittedHints ?? false,
@@ -386,7 +364,6 @@ export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {
       facts,
       embedded,
       onProgress: input.onProgress,
-      confirmPython,
     },
   };
 }

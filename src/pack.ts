@@ -17,7 +17,6 @@ import { openCache } from './cache.js';
 import picomatch from 'picomatch';
 import { applyRules, builtinRuleFiles, loadRules, prunedDirectories, type Rule, type RuleContext } from './rules.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
-import { StaleInterpreterGuess } from './interpreter-guess.js';
 import type { Decision, KeptModule, OmittedFile, PackOptions, PackOutput, PackResult, PackWarning } from './types.js';
 import { createPackage } from './packager.js';
 import { renderOmittedHints } from './hints.js';
@@ -58,30 +57,8 @@ async function timed<T>(ctx: Context, phase: string, fn: () => Promise<T> | T): 
   }
 }
 
-/**
- * Runs `fn`; when it fails and the interpreter was guessed, the guess is confirmed
- * first, so an error that came from a stale guess becomes a retry, and a probe
- * error (interpreter missing) is the one reported.
- */
-async function confirmingErrors<T>(confirm: (() => Promise<void>) | undefined, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (confirm && !(error instanceof StaleInterpreterGuess)) await confirm();
-    throw error;
-  }
-}
-
 /** Resolve, check the interpreter against the stdlib, discover, apply rules. */
-async function decide(input: PackOptions, guess: boolean): Promise<{ ctx: Context; tree: DiscoverResult; decisions: Decision[] }> {
-  let confirm: (() => Promise<void>) | undefined;
-  return confirmingErrors(
-    () => (confirm ? confirm() : Promise.resolve()),
-    () => decideOnce(input, guess, (c) => (confirm = c)),
-  );
-}
-
-async function decideOnce(input: PackOptions, guess: boolean, onConfirm: (confirm: () => Promise<void>) => void): Promise<{ ctx: Context; tree: DiscoverResult; decisions: Decision[] }> {
+async function decide(input: PackOptions): Promise<{ ctx: Context; tree: DiscoverResult; decisions: Decision[] }> {
   const timings: Record<string, number> = {};
   const t0 = performance.now();
   // The rule files are all checked before any work starts (the user's are read with the `fs` option).
@@ -90,8 +67,6 @@ async function decideOnce(input: PackOptions, guess: boolean, onConfirm: (confir
   // While the build interpreter starts, the stdlib is walked already when its place is known.
   let early: { lib: string; prune: string[]; tree: Promise<DiscoverResult> } | undefined;
   const { options, warnings } = await resolveOptions(input, {
-    guess,
-    onConfirm,
     onLib: (lib) => {
       const prune = speculativePrune(rules, input);
       early = { lib, prune, tree: discover(lib, input.fs ?? nodeFs, { prune }) };
@@ -290,21 +265,8 @@ function toOmitted(decisions: Decision[]): OmittedFile[] {
 }
 
 export async function pack(input: PackOptions): Promise<PackResult> {
-  try {
-    return await packOnce(input, true);
-  } catch (error) {
-    if (error instanceof StaleInterpreterGuess) return packOnce(input, false);
-    throw error;
-  }
-}
-
-async function packOnce(input: PackOptions, guess: boolean): Promise<PackResult> {
   const started = performance.now();
-  const { ctx, tree, decisions } = await decide(input, guess);
-  return confirmingErrors(ctx.options.confirmPython, () => packDecided(ctx, tree, decisions, started));
-}
-
-async function packDecided(ctx: Context, tree: DiscoverResult, decisions: Decision[], started: number): Promise<PackResult> {
+  const { ctx, tree, decisions } = await decide(input);
   const { options } = ctx;
   const fs = options.fs;
 
@@ -355,8 +317,6 @@ async function packDecided(ctx: Context, tree: DiscoverResult, decisions: Decisi
     files.push({ path: path.join(options.out, pkg.loaderFileName), data: pkg.loader, kind: 'package-loader' });
     if (pkg.metadataFileName) files.push({ path: path.join(options.out, pkg.metadataFileName), data: pkg.metadata, kind: 'package-metadata' });
   }
-  // Nothing is written before the interpreter is known to be the one everything above assumed.
-  await timed(ctx, 'confirm', () => options.confirmPython());
   await timed(ctx, 'write', () => writeFilesAtomic(fs, files));
 
   const kept: KeptModule[] = units.map((u) => ({
@@ -401,21 +361,9 @@ export interface ExplainResult {
 
 /** Decisions for every discovered path, import closure included; writes no outputs (the compile cache may fill). */
 export async function explain(input: PackOptions): Promise<ExplainResult> {
-  try {
-    return await explainOnce(input, true);
-  } catch (error) {
-    if (error instanceof StaleInterpreterGuess) return explainOnce(input, false);
-    throw error;
-  }
-}
-
-async function explainOnce(input: PackOptions, guess: boolean): Promise<ExplainResult> {
-  const { ctx, tree, decisions } = await decide(input, guess);
-  return confirmingErrors(ctx.options.confirmPython, async () => {
-    const units = collectUnits(ctx, tree, decisions);
-    await compileUnits(ctx, units);
-    await analyzeImports(ctx.options, units, decisions, ctx.warnings);
-    await ctx.options.confirmPython();
-    return { version: ctx.options.version, target: ctx.options.target, profile: ctx.options.profile, lib: ctx.options.lib, decisions, warnings: ctx.warnings };
-  });
+  const { ctx, tree, decisions } = await decide(input);
+  const units = collectUnits(ctx, tree, decisions);
+  await compileUnits(ctx, units);
+  await analyzeImports(ctx.options, units, decisions, ctx.warnings);
+  return { version: ctx.options.version, target: ctx.options.target, profile: ctx.options.profile, lib: ctx.options.lib, decisions, warnings: ctx.warnings };
 }
