@@ -17,7 +17,7 @@ export interface CliIO {
 }
 
 /** Flags that may be given several times (yargs arrays). */
-const REPEATABLE = new Set(['add', 'rules', 'keep', 'omit']);
+const REPEATABLE = new Set(['add', 'provides', 'rules', 'keep', 'omit']);
 
 const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : ([] as string[]).concat(v as string[]).map(String));
 
@@ -32,6 +32,7 @@ function toOptions(argv: Record<string, any>): PackOptions {
     target: argv.target,
     out: argv.out,
     add: list(argv.add),
+    provides: list(argv.provides),
     profile: argv.profile,
     rules: list(argv.rules),
     keep: list(argv.keep),
@@ -85,6 +86,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     .option('prefix', { type: 'string', describe: 'install prefix in the WASM file system [default: /usr/local]', group: 'Inputs:' })
     .option('target', { choices: ['emscripten-browser', 'emscripten-node', 'wasi'], describe: 'runtime [default: from the sysconfigdata]', group: 'Inputs:' })
     .option('add', { type: 'string', array: true, describe: 'extra module or package placed at the zip root (repeatable)', group: 'Inputs:' })
+    .option('provides', { type: 'string', array: true, describe: 'module the runtime itself provides, for the import check (repeatable; e.g. Pyodide\'s js)', group: 'Inputs:' })
     .option('profile', { choices: ['wasm', 'cpython'], describe: 'rule profile [default: wasm]', group: 'Rules:' })
     .option('rules', { type: 'string', array: true, describe: 'extra rule file (repeatable)', group: 'Rules:' })
     .option('keep', { type: 'string', array: true, describe: 'glob to keep whatever the rules say (repeatable)', group: 'Rules:' })

@@ -72,7 +72,9 @@ export async function analyzeImports(
   }
   // Derived from the source tree when the stdlib is a checkout's Lib/, else kept data.
   const builtins = loadBuiltins(options.version, path.dirname(options.lib), options.fs).data;
-  const provided = makeProvided({ builtins, modules: options.facts.modules, statesSource: options.facts.source });
+  const fromBuild = makeProvided({ builtins, modules: options.facts.modules, statesSource: options.facts.source });
+  const runtime = new Set(options.provides);
+  const provided = (name: string) => (runtime.has(name) ? { available: true, evidence: `${name} is provided by the runtime (--provides)` } : fromBuild(name));
   // Every target is WebAssembly: imports behind `os.name == 'posix'`-style tests run there (wasm: true).
   const input = { kept, omitted, provided, missingName: makeMissingName(builtins), wasm: true };
   const report: ImportGraphReport = { pruned: new Set(), verdicts: new Map(), violations: [] };

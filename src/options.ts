@@ -30,6 +30,7 @@ export interface ResolvedOptions {
   target: PackTarget;
   out: string;
   add: string[];
+  provides: string[];
   profile: PackProfile;
   keep: string[];
   omit: string[];
@@ -344,6 +345,7 @@ export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {
       target,
       out,
       add,
+      provides: input.provides ?? [],
       profile,
       keep: input.keep ?? [],
       omit: input.omit ?? [],

@@ -38,6 +38,11 @@ export interface PackOptions {
   out?: string;
   /** Extra modules or package directories placed at the zip root; never omitted. */
   add?: string[];
+  /**
+   * Modules the runtime provides itself, beyond CPython's built-ins and the build's
+   * extension modules (e.g. Pyodide's `js` and `_pyodide_core`): the import check counts them as available.
+   */
+  provides?: string[];
   /** @default 'wasm' */
   profile?: PackProfile;
   /** Extra rule files, applied after the profile's. */

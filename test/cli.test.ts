@@ -245,6 +245,12 @@ explainOne('a kept module that cannot import says so, with the import chain (pro
   );
 });
 
+explainOne('--provides declares a module the runtime has itself, so its importers pass the check', async () => {
+  const r = await cli(['explain', 'tty', '--profile', 'cpython', '--provides', 'termios', ...INPUT]);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, 'keep  tty.py  (no rule omits it)\n');
+});
+
 explainOne('an unknown module exits 1 and says it is not in this stdlib', async () => {
   const r = await cli(['explain', 'nosuchmodule', ...INPUT]);
   assert.is(r.code, 1);
