@@ -37,7 +37,3 @@ export class PackError extends Error {
   /** Per-item lines (e.g. one `file:line: message` per syntax error). */
   readonly details?: string[];
 }
-
-export function isPackError(error: unknown): error is PackError {
-  return error instanceof PackError;
-}

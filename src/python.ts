@@ -571,7 +571,7 @@ export class CompilerPool {
           done: (_worker, frame) => {
             if (failed) return;
             try {
-              this.unpack(batch, items, frame, outcomes, onResult);
+              this.unpack(batch, frame, outcomes, onResult);
             } catch (error) {
               failed = true;
               reject(error);
@@ -595,7 +595,7 @@ export class CompilerPool {
     return outcomes;
   }
 
-  private unpack(batch: Batch, items: CompileItem[], frame: Frame, outcomes: CompileOutcome[], onResult?: (index: number, outcome: CompileOutcome) => void): void {
+  private unpack(batch: Batch, frame: Frame, outcomes: CompileOutcome[], onResult?: (index: number, outcome: CompileOutcome) => void): void {
     const results = frame.header.results;
     if (!Array.isArray(results) || results.length !== batch.indices.length) {
       throw new PackError('ERR_PYTHON_WORKER', `Build interpreter worker (${this.info.executable}) answered ${results?.length} results for ${batch.indices.length} files.`);
