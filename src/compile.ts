@@ -84,9 +84,6 @@ export interface CompileModulesStats {
   compressMs: number;
 }
 
-/** Parallel cache reads; more only queues in libuv's thread pool. */
-const READ_CONCURRENCY = 64;
-
 /**
  * Compiles and compresses `items` (results in the same order), reusing cached
  * entries. A source that fails to compile is an `ok: false` result (never
@@ -137,24 +134,19 @@ export async function compileModules(
   const total = items.length;
   let done = 0;
   const misses: number[] = [];
-  let next = 0;
-  const reader = async () => {
-    while (next < items.length) {
-      const i = next++;
-      const hit = cache.enabled ? await cache.get(keys[i]) : undefined;
-      if (hit) {
-        // Without the pyc, copy the deflated bytes out of the file buffer so it can be freed.
-        const data = keepPyc || hit.method === 0 ? hit.compressed : new Uint8Array(hit.compressed);
-        const entry: CompressedEntry = { data, crc: hit.crc, method: hit.method, size: hit.pyc.byteLength };
-        results[i] = { ok: true, pyc: keepPyc ? hit.pyc : undefined, compressed: data, crc: hit.crc, method: hit.method, imports: hit.imports, entry, cached: true };
-        done++;
-      } else {
-        if (misses.length === 0) pool.prepare();
-        misses.push(i);
-      }
+  // One read of the cache's pack file, then plain lookups.
+  if (cache.enabled) await cache.load();
+  for (let i = 0; i < items.length; i++) {
+    const hit = cache.enabled ? cache.get(keys[i], { pyc: keepPyc }) : undefined;
+    if (hit) {
+      const entry: CompressedEntry = { data: hit.compressed, crc: hit.crc, method: hit.method, size: hit.size };
+      results[i] = { ok: true, pyc: keepPyc ? hit.pyc : undefined, compressed: hit.compressed, crc: hit.crc, method: hit.method, imports: hit.imports, entry, cached: true };
+      done++;
+    } else {
+      if (misses.length === 0) pool.prepare();
+      misses.push(i);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, items.length) }, reader));
+  }
   if (done > 0) options.onProgress?.(done, total);
   stats.hits = done;
   stats.misses = misses.length;
@@ -164,13 +156,13 @@ export async function compileModules(
     if (options.stats) Object.assign(options.stats, stats);
   };
   if (misses.length === 0) {
+    cache.flush();
     report();
     return results;
   }
   const t1 = performance.now();
 
   misses.sort((a, b) => a - b);
-  const writes: Promise<void>[] = [];
   const finish = (k: number, outcome: CompileOutcome) => {
     const i = misses[k];
     if (outcome.ok) {
@@ -178,9 +170,9 @@ export async function compileModules(
       const made = compress(outcome.pyc, compression.method, compression.level);
       stats.compressMs += performance.now() - tc;
       const entry: CompressedEntry = { data: made.data, crc: made.crc >>> 0, method: made.method, size: outcome.pyc.byteLength };
-      const value = { pyc: outcome.pyc, compressed: entry.data, crc: entry.crc, method: entry.method, imports: outcome.imports };
+      const value = { compressed: entry.data, crc: entry.crc, method: entry.method, imports: outcome.imports };
       results[i] = { ok: true, ...value, pyc: keepPyc ? outcome.pyc : undefined, entry, cached: false };
-      if (cache.enabled) writes.push(cache.put(keys[i], value));
+      if (cache.enabled) cache.put(keys[i], { ...value, size: entry.size });
     } else {
       results[i] = { ok: false, error: outcome.error, imports: outcome.imports, cached: false };
     }
@@ -210,7 +202,7 @@ export async function compileModules(
   );
   while (draining) await draining;
   stats.compileMs = performance.now() - t1;
-  await Promise.all(writes);
+  cache.flush();
   report();
   return results;
 }

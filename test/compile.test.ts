@@ -6,7 +6,7 @@ import { memfs } from 'memfs';
 import zlib from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openCache } from '../src/cache.js';
+import { openCache, PACK_FILE } from '../src/cache.js';
 import { compileModules, type CompileCompression, type CompiledModule, type CompileModulesStats } from '../src/compile.js';
 import { CompilerPool, probeInterpreter, type CompileItem, type CompileSettings, type InterpreterInfo } from '../src/python.js';
 import type { PackFs } from '../src/types.js';
@@ -30,9 +30,9 @@ function makeFs(): PackFs {
   return memfs({}, '/').fs as unknown as PackFs;
 }
 
-async function run(fs: PackFs, list: CompileItem[], settings = SETTINGS, compression = DEFLATE, jobs = 1, keepPyc = true) {
+async function run(fs: PackFs, list: CompileItem[], settings = SETTINGS, compression = DEFLATE, jobs = 1, keepPyc = true, enabled = true) {
   const pool = await CompilerPool.start(await getInfo(), { jobs, lazy: true });
-  const cache = openCache({ dir: '/cache', fs });
+  const cache = openCache({ dir: '/cache', fs, enabled });
   const progress: number[] = [];
   const stats: Partial<CompileModulesStats> = {};
   try {
@@ -68,7 +68,7 @@ cold('compiles, compresses and caches every module', async () => {
     assert.equal([c.entry.data, c.entry.crc, c.entry.method, c.entry.size], [c.compressed, c.crc, 8, c.pyc!.length]);
     assert.is(Buffer.from(c.pyc!).readUInt32LE(4), 0b01, 'unchecked-hash flags');
   }
-  assert.equal(cache.stats.writes, list.length - 1);
+  assert.equal([cache.stats.writes, cache.stats.writeErrors], [1, 0], 'one pack file, written once');
   assert.is(progress.at(-1), 1);
 });
 
@@ -112,8 +112,11 @@ warm('a warm run reads everything from the cache, byte-identical, without starti
   second.modules.forEach((m, i) => {
     assert.is(ok(m).cached, true);
     assert.ok(bytes(m).equals(bytes(first.modules[i])), list[i].path);
+    assert.ok(Buffer.from(ok(m).pyc!).equals(Buffer.from(ok(first.modules[i]).pyc!)), 'the pyc, inflated from the cached entry');
     assert.equal(ok(m).imports, ok(first.modules[i]).imports);
   });
+  assert.is(second.cache.stats.writes, 0, 'all hits: the pack file is not rewritten');
+  assert.equal(fs.readdirSync('/cache'), [PACK_FILE]);
 });
 
 warm('keepPyc: false returns the same entries without the pycs, cold and warm', async () => {
@@ -147,21 +150,39 @@ warm('a corrupted entry is recompiled, and the result is the same bytes', async 
   const list = (await items()).slice(0, 3);
   const fs = makeFs();
   const first = await run(fs, list);
-  // Damage every cached file in a different way.
-  const files: string[] = [];
-  for (const sub of fs.readdirSync('/cache') as string[]) for (const f of fs.readdirSync(`/cache/${sub}`) as string[]) files.push(`/cache/${sub}/${f}`);
-  assert.is(files.length, 3);
-  const data = fs.readFileSync(files[0]) as Buffer;
-  fs.writeFileSync(files[0], data.subarray(0, data.length - 10));
-  const flipped = Buffer.from(fs.readFileSync(files[1]) as Buffer);
-  flipped[200] ^= 4;
-  fs.writeFileSync(files[1], flipped);
+  // Damage two of the three entries of the pack file in different ways.
+  const file = `/cache/${PACK_FILE}`;
+  const data = Buffer.from(fs.readFileSync(file) as Buffer);
+  const place = (i: number) => ({ offset: data.readUInt32LE(16 + 40 * i + 32), length: data.readUInt32LE(16 + 40 * i + 36) });
+  assert.is(data.readUInt32LE(8), 3);
+  data[place(0).offset + place(0).length - 10] ^= 0x20; // in the imports
+  data[place(1).offset + 200] ^= 4; // in the deflated pyc
+  fs.writeFileSync(file, data);
   const second = await run(fs, list);
   assert.is(second.cache.stats.corrupt, 2);
   assert.is(second.cache.stats.hits, 1);
   second.modules.forEach((m, i) => assert.ok(bytes(m).equals(bytes(first.modules[i])), list[i].path));
   const third = await run(fs, list);
   assert.is(third.cache.stats.hits, 3, 'the recompiled entries were written back');
+});
+
+warm('a garbage pack file is one corrupt count; everything is recompiled and the file rewritten', async () => {
+  const list = (await items()).slice(0, 2);
+  const fs = makeFs();
+  await run(fs, list);
+  fs.writeFileSync(`/cache/${PACK_FILE}`, 'garbage');
+  const second = await run(fs, list);
+  assert.equal([second.stats.corrupt, second.stats.hits, second.cache.stats.writes], [1, 0, 1]);
+  assert.is((await run(fs, list)).stats.hits, 2);
+});
+
+warm('a disabled cache (--no-cache) compiles everything and writes nothing', async () => {
+  const list = (await items()).slice(0, 2);
+  const fs = makeFs();
+  await run(fs, list, SETTINGS, DEFLATE, 1, true, false);
+  const again = await run(fs, list, SETTINGS, DEFLATE, 1, true, false);
+  assert.equal([again.stats.hits, again.stats.misses], [0, 2]);
+  assert.not.ok(fs.existsSync('/cache'));
 });
 
 warm.run();
