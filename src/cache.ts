@@ -129,6 +129,8 @@ export interface CacheKeyParts {
   mtime?: number;
   /** Whether the import scan ran (an entry without imports must not answer a run that wants them). */
   imports: boolean;
+  /** Which import scan made the records (src/pyscan.ts's SCAN_VERSION). */
+  scanner?: string;
   /** File name embedded in the code objects. */
   filename: string;
   compression: string;
@@ -161,7 +163,7 @@ export function cacheKey(parts: CacheKeyParts): string {
     String(parts.optimize),
     parts.invalidation,
     parts.invalidation === 'timestamp' ? String(parts.mtime ?? 0) : '',
-    parts.imports ? 'imports' : 'no-imports',
+    parts.imports ? `imports ${parts.scanner ?? ''}` : 'no-imports',
     parts.filename,
     parts.compression,
     parts.compression === 'stored' ? '' : String(parts.level),

@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import { compressEntry, type CompressedEntry } from './archive.js';
 import type { PackCache } from './cache.js';
 import { cacheKey } from './cache.js';
+import { findImports, SCAN_VERSION } from './pyscan.js';
 import type { CompileError, CompileItem, CompileOutcome, CompileSettings, CompilerPool } from './python.js';
 import type { PackCompression } from './types.js';
 
@@ -82,6 +83,8 @@ export interface CompileModulesStats {
   compileMs: number;
   /** Main-thread time spent deflating (overlaps compileMs). */
   compressMs: number;
+  /** Main-thread time spent in the import scan (src/pyscan.ts; overlaps compileMs). */
+  scanMs: number;
 }
 
 /**
@@ -110,7 +113,7 @@ export async function compileModules(
   const info = pool.info;
   const wantImports = settings.imports ?? true;
   const keepPyc = options.keepPyc ?? true;
-  const stats: CompileModulesStats = { hits: 0, misses: 0, corrupt: 0, cacheMs: 0, compileMs: 0, compressMs: 0 };
+  const stats: CompileModulesStats = { hits: 0, misses: 0, corrupt: 0, cacheMs: 0, compileMs: 0, compressMs: 0, scanMs: 0 };
   const corruptBefore = cache.stats.corrupt;
   const t0 = performance.now();
   const keys = items.map((item) =>
@@ -123,6 +126,7 @@ export async function compileModules(
       invalidation: settings.invalidation,
       mtime: settings.mtime,
       imports: wantImports,
+      scanner: wantImports ? SCAN_VERSION : undefined,
       filename: item.filename,
       compression: compression.method,
       level: compression.level,
@@ -163,18 +167,35 @@ export async function compileModules(
   const t1 = performance.now();
 
   misses.sort((a, b) => a - b);
+  // The import scan runs here, in Node (src/pyscan.ts), while the workers
+  // compile straight from source: the interpreter's AST would double their CPU
+  // time. Sources the scan declines (not UTF-8...) and sources that fail to
+  // compile go back to the workers for the AST scan (`fallback`), so every
+  // record is what src/python/imports.py would give.
+  const fallback: number[] = [];
   const finish = (k: number, outcome: CompileOutcome) => {
     const i = misses[k];
     if (outcome.ok) {
       const tc = performance.now();
       const made = compress(outcome.pyc, compression.method, compression.level);
       stats.compressMs += performance.now() - tc;
+      let imports: unknown[] = [];
+      let declined = false;
+      if (wantImports) {
+        const ts = performance.now();
+        const scanned = findImports(items[i].source);
+        stats.scanMs += performance.now() - ts;
+        if (scanned) imports = scanned;
+        else declined = true;
+      }
+      if (declined) fallback.push(i);
       const entry: CompressedEntry = { data: made.data, crc: made.crc >>> 0, method: made.method, size: outcome.pyc.byteLength };
-      const value = { compressed: entry.data, crc: entry.crc, method: entry.method, imports: outcome.imports };
+      const value = { compressed: entry.data, crc: entry.crc, method: entry.method, imports };
       results[i] = { ok: true, ...value, pyc: keepPyc ? outcome.pyc : undefined, entry, cached: false };
-      if (cache.enabled) cache.put(keys[i], { ...value, size: entry.size });
+      if (cache.enabled && !declined) cache.put(keys[i], { ...value, size: entry.size });
     } else {
-      results[i] = { ok: false, error: outcome.error, imports: outcome.imports, cached: false };
+      results[i] = { ok: false, error: outcome.error, imports: [], cached: false };
+      if (wantImports) fallback.push(i);
     }
     done++;
     options.onProgress?.(done, total);
@@ -193,7 +214,7 @@ export async function compileModules(
   };
   await pool.compile(
     misses.map((i) => items[i]),
-    settings,
+    { ...settings, imports: false },
     undefined,
     (k, outcome) => {
       queue.push([k, outcome]);
@@ -201,6 +222,20 @@ export async function compileModules(
     },
   );
   while (draining) await draining;
+  if (fallback.length) {
+    fallback.sort((a, b) => a - b);
+    await pool.compile(
+      fallback.map((i) => items[i]),
+      { ...settings, imports: true },
+      undefined,
+      (k, outcome) => {
+        const i = fallback[k];
+        const r = results[i];
+        r.imports = outcome.imports;
+        if (r.ok && cache.enabled) cache.put(keys[i], { compressed: r.compressed, crc: r.crc, method: r.method, imports: r.imports, size: r.entry.size });
+      },
+    );
+  }
   stats.compileMs = performance.now() - t1;
   cache.flush();
   report();
