@@ -4,7 +4,7 @@
  * Entries can arrive already compressed (from the cache) with their CRC-32, so
  * a warm rebuild only assembles bytes.
  */
-import { Zip, type ZipInputFile } from 'fflate';
+import type { ZipInputFile } from 'fflate';
 import zlib from 'node:zlib';
 import type { PackCompression } from './types.js';
 
@@ -46,8 +46,16 @@ export function dosDateTime(epochSeconds: number): { time: number; date: number 
   };
 }
 
+/**
+ * fflate, loaded on first use (~12 ms): pack() asks for it once the build
+ * interpreter is starting, so loading it overlaps that.
+ */
+let fflate: Promise<typeof import('fflate')> | undefined;
+export const loadZipWriter = () => (fflate ??= import('fflate'));
+
 /** Assembles a zip from entries, in the order given. */
-export function buildZip(entries: ArchiveEntry[], epochSeconds: number): Uint8Array {
+export async function buildZip(entries: ArchiveEntry[], epochSeconds: number): Promise<Uint8Array> {
+  const { Zip } = await loadZipWriter();
   const chunks: Uint8Array[] = [];
   let failure: Error | null = null;
   const zip = new Zip((err, chunk) => {

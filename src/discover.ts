@@ -2,7 +2,7 @@
  * Stage 1: walk the stdlib directory. Returns every file below it as a sorted
  * POSIX path relative to the root, skipping `__pycache__` (build leftovers).
  */
-import fg from 'fast-glob';
+import type fgTypes from 'fast-glob';
 import nodeFs from 'node:fs';
 import { PackError } from './errors.js';
 import type { PackFs } from './types.js';
@@ -23,7 +23,15 @@ export interface DiscoverOptions {
   prune?: string[];
 }
 
+/**
+ * fast-glob, loaded on first use (~30 ms): pack() starts the build interpreter
+ * first, so loading it overlaps the interpreter's start-up.
+ */
+let fastGlob: Promise<typeof fgTypes> | undefined;
+const loadFastGlob = () => (fastGlob ??= import('fast-glob').then((m) => m.default));
+
 export async function discover(root: string, fs: PackFs = nodeFs, options: DiscoverOptions = {}): Promise<DiscoverResult> {
+  const fg = await loadFastGlob();
   const prune = options.prune ?? [];
   // fast-glob answers [] for a missing cwd, so check first.
   let stat: nodeFs.Stats;
@@ -43,7 +51,7 @@ export async function discover(root: string, fs: PackFs = nodeFs, options: Disco
       onlyFiles: true,
       followSymbolicLinks: true,
       ignore: ['**/__pycache__/**', ...prune.map((g) => `${g}**`)],
-      fs: fs as unknown as fg.Options['fs'],
+      fs: fs as unknown as fgTypes.Options['fs'],
       suppressErrors: false,
     });
   } catch (error) {
@@ -56,7 +64,7 @@ export async function discover(root: string, fs: PackFs = nodeFs, options: Disco
   }
   files.sort(compareCodePoints);
   const pruned = prune.length
-    ? (await fg(prune.map((g) => g.slice(0, -1)), { cwd: root, dot: true, onlyDirectories: true, fs: fs as unknown as fg.Options['fs'] })).map((d) => `${d}/`).sort(compareCodePoints)
+    ? (await fg(prune.map((g) => g.slice(0, -1)), { cwd: root, dot: true, onlyDirectories: true, fs: fs as unknown as fgTypes.Options['fs'] })).map((d) => `${d}/`).sort(compareCodePoints)
     : [];
   const packages = new Set<string>();
   for (const file of files) {

@@ -7,13 +7,13 @@
 import nodeFs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { buildZip, compressEntry, type ArchiveEntry, type CompressedEntry } from './archive.js';
+import { buildZip, compressEntry, loadZipWriter, type ArchiveEntry, type CompressedEntry } from './archive.js';
 import { compareCodePoints, compareTreeOrder, discover, moduleName, type DiscoverResult } from './discover.js';
 import { PackError } from './errors.js';
 import { writeFilesAtomic, type OutputFile } from './fs-util.js';
 import { checkMagic, CompilerPool, readMagicFromLib, type CompileItem } from './python.js';
 import { compileModules, type CompileModulesStats } from './compile.js';
-import { openCache } from './cache.js';
+import { openCache, type PackCache } from './cache.js';
 import picomatch from 'picomatch';
 import { applyRules, builtinRuleFiles, loadRules, prunedDirectories, type Rule, type RuleContext } from './rules.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
@@ -46,6 +46,8 @@ interface Context {
   timings: Record<string, number>;
   cacheHits: number;
   cacheMisses: number;
+  /** Opened at the first compile, shared by the later ones (one read, one write of the cache file per pack). */
+  cache?: PackCache;
 }
 
 async function timed<T>(ctx: Context, phase: string, fn: () => Promise<T> | T): Promise<T> {
@@ -66,13 +68,16 @@ async function decide(input: PackOptions): Promise<{ ctx: Context; tree: Discove
   const rules = loadRules([...builtinRuleFiles(nodeFs), ...(input.rules ?? []).map((r) => path.resolve(cwd, r))], input.fs ?? nodeFs);
   // While the build interpreter starts, the stdlib is walked already when its place is known.
   let early: { lib: string; prune: string[]; tree: Promise<DiscoverResult> } | undefined;
-  const { options, warnings } = await resolveOptions(input, {
+  const resolving = resolveOptions(input, {
     onLib: (lib) => {
       const prune = speculativePrune(rules, input);
       early = { lib, prune, tree: discover(lib, input.fs ?? nodeFs, { prune }) };
       early.tree.catch(() => {}); // awaited (or redone) below
     },
   });
+  // The interpreter is starting now: load what the later stages need meanwhile.
+  loadZipWriter().catch(() => {});
+  const { options, warnings } = await resolving;
   timings.resolve = Math.round(performance.now() - t0);
   const ctx: Context = { options, warnings: [...warnings], timings, cacheHits: 0, cacheMisses: 0 };
   const { fs, lib } = options;
@@ -202,7 +207,7 @@ async function compileUnits(ctx: Context, units: Unit[]): Promise<void> {
   const root = zipRoot(options);
   const items: CompileItem[] = units.map((u) => ({ path: u.path, source: u.source, filename: `${root}/${u.stem}.py` }));
   const pool = await CompilerPool.start(options.python, { jobs: options.jobs, lazy: true });
-  const cache = openCache({ dir: options.cacheDir, fs: options.fs, enabled: options.cache });
+  const cache = (ctx.cache ??= openCache({ dir: options.cacheDir, fs: options.fs, enabled: options.cache }));
   const stats: Partial<CompileModulesStats> = {};
   try {
     const compiled = await timed(ctx, 'compile', () =>
@@ -300,7 +305,7 @@ export async function pack(input: PackOptions): Promise<PackResult> {
     throw new PackError('ERR_STRICT', `--strict: ${ctx.warnings.length} warning${ctx.warnings.length > 1 ? 's' : ''}:\n  ${ctx.warnings.map((w) => w.message).join('\n  ')}`, 'Fix the warnings, or drop --strict.', { details: ctx.warnings.map((w) => w.message) });
   }
 
-  const zipBytes = await timed(ctx, 'zip', () => buildZip(zipEntries(ctx, units), options.sourceDateEpoch));
+  const zipBytes = await timed(ctx, 'zip', async () => buildZip(zipEntries(ctx, units), options.sourceDateEpoch));
   const prefixDir = path.join(options.out, options.prefix.replace(/^\/+/, ''));
   const zipPath = path.join(prefixDir, 'lib', `python${options.versionNodot}.zip`);
   const stdlibDir = path.join(prefixDir, 'lib', `python${options.version}`);

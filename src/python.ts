@@ -186,8 +186,9 @@ class Worker {
   readonly exited: Promise<void>;
   inFlight = 0;
 
-  constructor(private readonly executable: string, cwd: string | undefined) {
-    this.child = spawn(executable, ['-E', '-s', '-S', '-B', workerScript], {
+  /** `probe`: the process only answers `info` (it skips loading what compiling needs). */
+  constructor(private readonly executable: string, cwd: string | undefined, probe = false) {
+    this.child = spawn(executable, ['-E', '-s', '-S', '-B', workerScript, ...(probe ? ['--probe'] : [])], {
       cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
@@ -353,7 +354,7 @@ function parseInfo(executable: string, header: any, cwd: string | undefined): In
  * it is not CPython 3.8 or later.
  */
 export async function probeInterpreter(executable: string, options: { cwd?: string } = {}): Promise<InterpreterInfo> {
-  const worker = new Worker(executable, options.cwd);
+  const worker = new Worker(executable, options.cwd, true);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {

@@ -42,18 +42,29 @@ if sys.version_info < (3, 8):  # pragma: no cover - answered by the TS side
     sys.stderr.write("pywasm-assets needs Python 3.8 or later\n")
     sys.exit(3)
 
-import ast
-import importlib.util
 import json
-import marshal
-import warnings
 
-try:  # Provided by src/python/imports.py (static import scan).
-    from imports import find_imports
-except ImportError:  # pragma: no cover
+# The probe (``--probe``) only answers ``info``: it skips loading what
+# compiling needs, which is most of its start-up time. Compiling workers load
+# all of it at start, always the same set (see Reproducibility above).
+_PROBE = sys.argv[1:] == ["--probe"]
+if not _PROBE:
+    import ast
+    import importlib.util
+    import marshal
+    import warnings
+
+    try:  # Provided by src/python/imports.py (static import scan).
+        from imports import find_imports
+    except ImportError:  # pragma: no cover
+        find_imports = None
+else:
     find_imports = None
 
-_MAGIC = importlib.util.MAGIC_NUMBER
+try:  # importlib.util's MAGIC_NUMBER, without importing importlib.util
+    from _frozen_importlib_external import MAGIC_NUMBER as _MAGIC
+except ImportError:  # pragma: no cover
+    from importlib.util import MAGIC_NUMBER as _MAGIC
 
 
 def _u32(value):
@@ -92,7 +103,7 @@ def _info():
         "cache_tag": impl.cache_tag,
         "executable": sys.executable,
         "stdlib": stdlib,
-        "imports": find_imports is not None,
+        "imports": find_imports is not None or _PROBE,
     }
 
 
@@ -191,7 +202,7 @@ def main():
         op = header.get("op")
         if op == "info":
             _write_message(stdout, json.dumps(_info()))
-        elif op == "compile":
+        elif op == "compile" and not _PROBE:
             total = sum(int(item["size"]) for item in header["items"])
             payload = _read_exact(stdin, total) if total else b""
             if payload is None:
