@@ -118,7 +118,7 @@ export async function compileModules(
   const t0 = performance.now();
   const keys = items.map((item) =>
     cacheKey({
-      sourceHash: createHash('sha256').update(item.source).digest('hex'),
+      sourceHash: item.sourceHash ?? createHash('sha256').update(item.source).digest('hex'),
       magic: info.magic,
       version: info.version,
       workerDigest: info.workerDigest,

@@ -194,6 +194,8 @@ export interface ResolveResult {
 export interface ResolveHooks {
   /** Called as soon as the stdlib directory is known and exists (before the interpreter answers, when it can be). */
   onLib?: (lib: string) => void;
+  /** The build interpreter's answer, when known (no probe is run). */
+  python?: InterpreterInfo;
 }
 
 export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {}): Promise<ResolveResult> {
@@ -250,7 +252,7 @@ export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {
   }
   pythonExe ??= 'python3';
   // The probe runs while the stdlib is located (and, through onLib, walked).
-  const probing = probeInterpreter(pythonExe, { cwd }).catch((error) => {
+  const probing = (hooks.python ? Promise.resolve(hooks.python) : probeInterpreter(pythonExe, { cwd })).catch((error) => {
     if (error instanceof PackError && pythonFrom !== '--build-python') {
       throw new PackError(error.code, `${error.message} (taken from ${pythonFrom})`, error.hint, { cause: error });
     }

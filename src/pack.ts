@@ -4,6 +4,7 @@
  *   compile (+ imports) → import closure → zip → outputs (atomic) → result
  * explain(): the same up to the decisions; writes no outputs.
  */
+import { createHash } from 'node:crypto';
 import nodeFs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -11,7 +12,7 @@ import { buildZip, compressEntry, loadZipWriter, type ArchiveEntry, type Compres
 import { compareCodePoints, compareTreeOrder, discover, moduleName, type DiscoverResult } from './discover.js';
 import { PackError } from './errors.js';
 import { writeFilesAtomic, type OutputFile } from './fs-util.js';
-import { checkMagic, CompilerPool, readMagicFromLib, type CompileItem } from './python.js';
+import { checkMagic, CompilerPool, pythonVersionForMagic, readMagicFromLib, type CompileItem, type InterpreterInfo } from './python.js';
 import { compileModules, type CompileModulesStats } from './compile.js';
 import { openCache, type PackCache } from './cache.js';
 import picomatch from 'picomatch';
@@ -33,6 +34,8 @@ interface Unit {
   stem: string;
   module: string;
   source: Uint8Array;
+  /** sha256 (hex) of `source`, when computed ahead (see `speculate`). */
+  sourceHash?: string;
   origin: 'stdlib' | 'add' | 'sysconfigdata' | 'generated';
   pyc?: CompressedEntry;
   py?: CompressedEntry;
@@ -59,15 +62,25 @@ async function timed<T>(ctx: Context, phase: string, fn: () => Promise<T> | T): 
   }
 }
 
+type Early = { lib: string; prune: string[]; tree: Promise<DiscoverResult> };
+
+interface Decided {
+  ctx: Context;
+  tree: DiscoverResult;
+  decisions: Decision[];
+  /** The units to compile, when read ahead by `speculate` (else collectUnits reads them). */
+  units?: Unit[];
+}
+
 /** Resolve, check the interpreter against the stdlib, discover, apply rules. */
-async function decide(input: PackOptions): Promise<{ ctx: Context; tree: DiscoverResult; decisions: Decision[] }> {
+async function decide(input: PackOptions): Promise<Decided> {
   const timings: Record<string, number> = {};
   const t0 = performance.now();
   // The rule files are all checked before any work starts (the user's are read with the `fs` option).
   const cwd = input.cwd ?? process.cwd();
   const rules = loadRules([...builtinRuleFiles(nodeFs), ...(input.rules ?? []).map((r) => path.resolve(cwd, r))], input.fs ?? nodeFs);
   // While the build interpreter starts, the stdlib is walked already when its place is known.
-  let early: { lib: string; prune: string[]; tree: Promise<DiscoverResult> } | undefined;
+  let early: Early | undefined;
   const resolving = resolveOptions(input, {
     onLib: (lib) => {
       const prune = speculativePrune(rules, input);
@@ -75,11 +88,76 @@ async function decide(input: PackOptions): Promise<{ ctx: Context; tree: Discove
       early.tree.catch(() => {}); // awaited (or redone) below
     },
   });
-  // The interpreter is starting now: load what the later stages need meanwhile.
+  // The interpreter is starting now: load what the later stages need meanwhile,
+  // and decide and read ahead for the version the stdlib itself names.
   loadZipWriter().catch(() => {});
+  const ahead = early ? speculate(input, rules, early) : undefined;
   const { options, warnings } = await resolving;
   timings.resolve = Math.round(performance.now() - t0);
   const ctx: Context = { options, warnings: [...warnings], timings, cacheHits: 0, cacheMisses: 0 };
+  const spec = await ahead;
+  if (spec && spec.ctx.options.version === options.version && spec.ctx.options.lib === options.lib && spec.ctx.options.prefix === options.prefix) {
+    // Same stdlib, same target version, same input: the same decisions and units.
+    checkLibMagic(options, spec.tree);
+    ctx.warnings.push(...spec.ctx.warnings.filter((w) => !warnings.some((x) => x.code === w.code && x.message === w.message)));
+    for (const phase of ['discover', 'rules', 'read'] as const) timings[phase] = 0;
+    return { ctx, tree: spec.tree, decisions: spec.decisions, units: spec.units };
+  }
+  const { tree, decisions } = await decidePaths(ctx, rules, early, true);
+  return { ctx, tree, decisions };
+}
+
+/**
+ * The work of a warm run that does not need the build interpreter's answer:
+ * discovery, rules, reading and hashing the kept sources. Done for the Python
+ * version the stdlib's own bytecode magic number names (importlib/_bootstrap_external.py),
+ * while the interpreter starts; decide() keeps it only when the interpreter
+ * then reports that version. Any problem here just means no head start: the
+ * real path redoes the work and reports it.
+ */
+async function speculate(input: PackOptions, rules: Rule[], early: Early): Promise<Decided | undefined> {
+  try {
+    const fs = input.fs ?? nodeFs;
+    const magic = readMagicFromLib(String(fs.readFileSync(path.join(early.lib, 'importlib/_bootstrap_external.py'), 'utf8')));
+    const version = magic === undefined ? undefined : pythonVersionForMagic(magic);
+    if (!version) return undefined;
+    const [major, minor] = version.split('.').map(Number);
+    const guess: InterpreterInfo = {
+      executable: input.buildPython ?? 'python3',
+      resolved: '',
+      version: `${version}.0`,
+      versionInfo: [major, minor, 0],
+      magic: magic!,
+      magicHex: '',
+      implementation: 'cpython',
+      cacheTag: '',
+      workerDigest: '',
+      stdlib: undefined,
+      cwd: input.cwd,
+    };
+    const { options, warnings } = await resolveOptions(input, { python: guess });
+    if (options.lib !== early.lib) return undefined;
+    const ctx: Context = { options, warnings: [...warnings], timings: {}, cacheHits: 0, cacheMisses: 0 };
+    const { tree, decisions } = await decidePaths(ctx, rules, early, false);
+    const units = collectUnits(ctx, tree, decisions);
+    for (const u of units) u.sourceHash = createHash('sha256').update(u.source).digest('hex');
+    ctx.warnings = ctx.warnings.filter((w) => !warnings.includes(w));
+    return { ctx, tree, decisions, units };
+  } catch {
+    return undefined;
+  }
+}
+
+function checkLibMagic(options: ResolvedOptions, tree: DiscoverResult): void {
+  if (tree.files.includes('importlib/_bootstrap_external.py')) {
+    const source = String(options.fs.readFileSync(path.join(options.lib, 'importlib/_bootstrap_external.py'), 'utf8'));
+    checkMagic(options.python, readMagicFromLib(source), options.lib);
+  }
+}
+
+/** Discovery and rules, once the options are known. `checkInterpreter`: compare the interpreter's magic with the stdlib's. */
+async function decidePaths(ctx: Context, rules: Rule[], early: Early | undefined, checkInterpreter: boolean): Promise<{ tree: DiscoverResult; decisions: Decision[] }> {
+  const { options } = ctx;
   const { fs, lib } = options;
 
   const ruleContext: RuleContext = {
@@ -100,10 +178,7 @@ async function decide(input: PackOptions): Promise<{ ctx: Context; tree: Discove
   if (!tree.files.includes('os.py')) {
     throw new PackError('ERR_NO_OS_PY', `${lib} has no os.py, so it is not a Python stdlib (CPython finds its stdlib by os.py).`, 'Point --lib at a CPython Lib/ or lib/python3.X directory.');
   }
-  if (tree.files.includes('importlib/_bootstrap_external.py')) {
-    const source = String(fs.readFileSync(path.join(lib, 'importlib/_bootstrap_external.py'), 'utf8'));
-    checkMagic(options.python, readMagicFromLib(source), lib);
-  }
+  if (checkInterpreter) checkLibMagic(options, tree);
   const applied = await timed(ctx, 'rules', () => applyRules(tree.files, rules, { ...ruleContext, packages: tree.packages }));
   // Pruned directories: one decision each, cited by their rule.
   for (const dir of tree.pruned) {
@@ -112,7 +187,7 @@ async function decide(input: PackOptions): Promise<{ ctx: Context; tree: Discove
   }
   applied.decisions.sort((a, b) => compareCodePoints(a.path, b.path));
   ctx.warnings.push(...applied.warnings);
-  return { ctx, tree, decisions: applied.decisions };
+  return { tree, decisions: applied.decisions };
 }
 
 interface ReadProblem {
@@ -205,7 +280,7 @@ function zipRoot(options: ResolvedOptions): string {
 async function compileUnits(ctx: Context, units: Unit[]): Promise<void> {
   const { options } = ctx;
   const root = zipRoot(options);
-  const items: CompileItem[] = units.map((u) => ({ path: u.path, source: u.source, filename: `${root}/${u.stem}.py` }));
+  const items: CompileItem[] = units.map((u) => ({ path: u.path, source: u.source, sourceHash: u.sourceHash, filename: `${root}/${u.stem}.py` }));
   const pool = await CompilerPool.start(options.python, { jobs: options.jobs, lazy: true });
   const cache = (ctx.cache ??= openCache({ dir: options.cacheDir, fs: options.fs, enabled: options.cache }));
   const stats: Partial<CompileModulesStats> = {};
@@ -271,11 +346,11 @@ function toOmitted(decisions: Decision[]): OmittedFile[] {
 
 export async function pack(input: PackOptions): Promise<PackResult> {
   const started = performance.now();
-  const { ctx, tree, decisions } = await decide(input);
+  const { ctx, tree, decisions, units: ahead } = await decide(input);
   const { options } = ctx;
   const fs = options.fs;
 
-  let units = await timed(ctx, 'read', () => collectUnits(ctx, tree, decisions));
+  let units = ahead ?? (await timed(ctx, 'read', () => collectUnits(ctx, tree, decisions)));
   await compileUnits(ctx, units);
   checkCompileFailures(ctx, units);
 
@@ -366,8 +441,8 @@ export interface ExplainResult {
 
 /** Decisions for every discovered path, import closure included; writes no outputs (the compile cache may fill). */
 export async function explain(input: PackOptions): Promise<ExplainResult> {
-  const { ctx, tree, decisions } = await decide(input);
-  const units = collectUnits(ctx, tree, decisions);
+  const { ctx, tree, decisions, units: ahead } = await decide(input);
+  const units = ahead ?? collectUnits(ctx, tree, decisions);
   await compileUnits(ctx, units);
   await analyzeImports(ctx.options, units, decisions, ctx.warnings);
   return { version: ctx.options.version, target: ctx.options.target, profile: ctx.options.profile, lib: ctx.options.lib, decisions, warnings: ctx.warnings };

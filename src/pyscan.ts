@@ -57,8 +57,11 @@ interface Tok {
 interface LogicalLine {
   indent: number;
   toks: Tok[];
+  /** A `def` header whose indented body was skimmed (only its lines holding `import` were kept, flattened). */
+  skipped?: boolean;
 }
 
+const SKIMMED: Tok = { t: STRING, v: '', line: 0, str: undefined };
 const isIdStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c >= 128;
 const isIdChar = (c: number) => isIdStart(c) || (c >= 48 && c <= 57);
 const isDigit = (c: number) => c >= 48 && c <= 57;
@@ -123,6 +126,23 @@ export function tokenize(text: string): LogicalLine[] {
   let cur: Tok[] = [];
   let indent = 0;
   let atStart = true;
+  /** Indentation of the `def` whose body is being skimmed, or -1. */
+  let skipIndent = -1;
+  let skimming = false;
+  /** Pushes the finished logical line; a `def` header with an indented body starts skimming it. */
+  const push = () => {
+    const line: LogicalLine = { indent, toks: cur };
+    lines.push(line);
+    if (skipIndent < 0) {
+      const first = cur[0];
+      const last = cur[cur.length - 1];
+      const isDef = first.t === NAME && (first.v === 'def' || (first.v === 'async' && cur[1]?.t === NAME && cur[1].v === 'def'));
+      if (isDef && last.t === OP && last.v === ':') {
+        skipIndent = indent;
+        line.skipped = true;
+      }
+    }
+  };
 
   const newline = (c: number) => {
     // i is at \r or \n: step over one line break.
@@ -177,10 +197,71 @@ export function tokenize(text: string): LogicalLine[] {
       }
       i++;
     }
+    if (skimming) {
+      i += triple ? 3 : 1;
+      return SKIMMED;
+    }
     const body = text.slice(bodyStart, i);
     i += triple ? 3 : 1;
     const value = f ? undefined : raw ? body : decodeEscapes(body, bytes);
     return { t: STRING, v: '', line: startLine, str: { value, bytes, f, fields } };
+  };
+
+  /**
+   * Skims one logical line of a function body from `i` (after its indentation)
+   * through its end, creating no tokens: strings, brackets, comments and
+   * continuations are followed only to find where it ends. Answers whether it
+   * holds the name `import` (then the caller tokenizes it for real).
+   */
+  const skimLine = (): boolean => {
+    let found = false;
+    let d = 0;
+    skimming = true;
+    try {
+      while (i < n) {
+        const c = text.charCodeAt(i);
+        if (c === 10 || c === 13) {
+          newline(c);
+          if (d <= 0) return found;
+          continue;
+        }
+        if (c === 35) {
+          while (i < n && text.charCodeAt(i) !== 10 && text.charCodeAt(i) !== 13) i++;
+          continue;
+        }
+        if (c === 92) {
+          const e = text.charCodeAt(i + 1);
+          i++;
+          if (e === 10 || e === 13) newline(e);
+          continue;
+        }
+        if (c === 39 || c === 34) {
+          scanString('');
+          continue;
+        }
+        if (isIdStart(c)) {
+          let j = i + 1;
+          while (j < n && isIdChar(text.charCodeAt(j))) j++;
+          const q = text.charCodeAt(j);
+          if ((q === 39 || q === 34) && j - i <= 2 && STRING_PREFIXES.has(text.slice(i, j).toLowerCase())) {
+            const prefix = text.slice(i, j);
+            i = j;
+            scanString(prefix);
+            continue;
+          }
+          // `import` (and the `from` of `from x import y`, which has it too)
+          if (j - i === 6 && text.startsWith('import', i)) found = true;
+          i = j;
+          continue;
+        }
+        if (c === 40 || c === 91 || c === 123) d++;
+        else if (c === 41 || c === 93 || c === 125) d--;
+        i++;
+      }
+      return found;
+    } finally {
+      skimming = false;
+    }
   };
 
   /** Scans an f-string replacement field after its `{`, through its closing `}`. */
@@ -256,6 +337,17 @@ export function tokenize(text: string): LogicalLine[] {
         continue;
       }
       if (i >= n) break;
+      if (skipIndent >= 0) {
+        if (col > skipIndent) {
+          // In a function body: only lines with `import` matter, all at one (flattened) level.
+          const start = i;
+          const startLine = line;
+          if (!skimLine()) continue;
+          i = start;
+          line = startLine;
+          col = skipIndent + 1;
+        } else skipIndent = -1;
+      }
       indent = col;
       atStart = false;
     }
@@ -270,7 +362,7 @@ export function tokenize(text: string): LogicalLine[] {
     if (c === 10 || c === 13) {
       newline(c);
       if (depth === 0) {
-        if (cur.length) lines.push({ indent, toks: cur });
+        if (cur.length) push();
         cur = [];
         atStart = true;
       }
@@ -336,7 +428,7 @@ export function tokenize(text: string): LogicalLine[] {
     cur.push({ t: OP, v: op, line, str: undefined });
     i += op.length;
   }
-  if (cur.length) lines.push({ indent, toks: cur });
+  if (cur.length) push();
   return lines;
 }
 
@@ -831,6 +923,7 @@ type Stmt =
   | { k: 'other' };
 
 const COMPOUND = new Set(['if', 'while', 'for', 'try', 'with', 'def', 'class', 'async']);
+const CLAUSES = new Set(['else', 'elif', 'except', 'finally', 'case']);
 const AUG_ASSIGN = new Set(['+=', '-=', '*=', '/=', '//=', '%=', '@=', '&=', '|=', '^=', '>>=', '<<=', '**=']);
 
 class Builder {
@@ -863,7 +956,10 @@ class Builder {
     const toks = this.lines[li].toks;
     if (colon + 1 < toks.length) return [this.simpleStatements(toks, colon + 1, fn), li + 1];
     const next = li + 1;
-    if (next >= this.lines.length || this.lines[next].indent <= this.lines[li].indent) unsupported('empty suite');
+    if (next >= this.lines.length || this.lines[next].indent <= this.lines[li].indent) {
+      if (this.lines[li].skipped) return [[], next]; // a function body without imports
+      unsupported('empty suite');
+    }
     return this.block(next, fn);
   }
 
@@ -904,6 +1000,15 @@ class Builder {
       return next;
     }
     if (toks[0].t === OP && toks[0].v === '@') return li + 1; // decorator: its def/class follows
+    if (fn && kw !== undefined && CLAUSES.has(kw)) {
+      // A skimmed function body keeps only lines with imports, flattened: a
+      // clause (`else: import x`) comes without its compound statement.
+      const colon = kw === 'case' ? this.caseColon(toks) : this.headerColon(toks, 1);
+      if (colon >= 0) {
+        out.push(...this.simpleStatements(toks, colon + 1, fn));
+        return li + 1;
+      }
+    }
     if (kw === undefined || !COMPOUND.has(kw)) {
       out.push(...this.simpleStatements(toks, 0, fn));
       return li + 1;
@@ -999,26 +1104,25 @@ class Builder {
     return next;
   }
 
+  /** The `:` of a `case` line: the pattern holds no keyword but None/True/False; a guard starts at `if`. -1 if none. */
+  private caseColon(toks: Tok[]): number {
+    let depth = 0;
+    for (let j = 1; j < toks.length; j++) {
+      const t = toks[j];
+      if (t.t === OP && (t.v === '(' || t.v === '[' || t.v === '{')) depth++;
+      else if (t.t === OP && (t.v === ')' || t.v === ']' || t.v === '}')) depth--;
+      else if (depth === 0 && t.t === NAME && t.v === 'if') return this.headerColon(toks, j + 1);
+      else if (depth === 0 && t.t === OP && t.v === ':') return j;
+    }
+    return -1;
+  }
+
   private matchCases(li: number, fn: boolean): [Stmt[][], number] {
     const indent = this.lines[li].indent;
     const cases: Stmt[][] = [];
     while (li < this.lines.length && this.lines[li].indent === indent && this.keyword(li) === 'case') {
       const toks = this.lines[li].toks;
-      // The pattern holds no keyword but None/True/False; a guard starts at `if`.
-      let colon = -1;
-      let depth = 0;
-      for (let j = 1; j < toks.length; j++) {
-        const t = toks[j];
-        if (t.t === OP && (t.v === '(' || t.v === '[' || t.v === '{')) depth++;
-        else if (t.t === OP && (t.v === ')' || t.v === ']' || t.v === '}')) depth--;
-        else if (depth === 0 && t.t === NAME && t.v === 'if') {
-          colon = this.headerColon(toks, j + 1);
-          break;
-        } else if (depth === 0 && t.t === OP && t.v === ':') {
-          colon = j;
-          break;
-        }
-      }
+      const colon = this.caseColon(toks);
       if (colon < 0) unsupported('case without colon');
       const [body, next] = this.suite(li, colon, fn);
       cases.push(body);

@@ -50,6 +50,8 @@ export interface CompileItem {
   source: Uint8Array;
   /** File name embedded in the code objects, e.g. `/usr/local/lib/python311.zip/json/decoder.py`. */
   filename: string;
+  /** sha256 (hex) of `source` when already known (the cache key uses it). */
+  sourceHash?: string;
 }
 
 export interface CompileSettings {

@@ -74,6 +74,7 @@ async function packOnce(options: Record<string, unknown>): Promise<PackRun> {
   const { stdout, stderr, wallMs } = TIME ? await run(TIME, ['-f', 'maxrss=%M', ...args]) : await run(args[0], args.slice(1));
   const lines = stdout.trim().split('\n');
   const data = JSON.parse(lines[lines.length - 1]);
+  data.zipSha256 = data.zipPath ? createHash('sha256').update(readFileSync(data.zipPath)).digest('hex') : null;
   const rssMax = Number(/maxrss=(\d+)/.exec(stderr)?.[1] ?? data.maxRssKb);
   return { ...data, wallMs, rssNodeMb: data.maxRssKb / 1024, rssMaxMb: rssMax / 1024 };
 }
