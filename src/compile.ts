@@ -2,25 +2,26 @@
  * Stage: sources → pycs → zip entries, through the cache.
  *
  * Every item is hashed and looked up in the content-addressed cache; only the
- * misses go to the build-interpreter workers. Each compiled module is
- * compressed on the main thread as soon as its batch is back, while the
- * workers go on compiling the next batches (compile and compression overlap).
+ * misses go to the build-interpreter workers, which compile straight from
+ * source (no AST). As each compiled module comes back, the main thread runs the
+ * import scan on its source (src/pyscan.ts) and hands the pyc to zlib on
+ * libuv's thread pool, while the workers go on compiling the next batches.
  *
- * Deflate choice: Node's native zlib, synchronously, on the main thread, one
- * module per macrotask. Measured by `npm run bench` (its "micro" section) on
- * the 2-core machine, over the 421 pycs (8.04 MiB) of CPython 3.11.7's stdlib
- * with the default profile, level 9, median of 3 (2026-11-25, a loaded
- * machine: load average 6-8, so absolute numbers are high):
- *   node:zlib deflateRawSync         663 ms  3.282 MiB
- *   fflate deflateSync              1636 ms  3.315 MiB  (pure JS: 2.5x slower, larger)
- *   node:zlib async (libuv pool)    1305 ms  3.282 MiB  (per-call overhead, shares the cores)
- *   worker_threads x2 + zlib         997 ms  3.282 MiB  (the cores are busy compiling anyway)
- *   crc32 alone (node:zlib)            6 ms
- * During a cold run both cores run Python workers; deflating on the main
- * thread as results arrive overlaps it with compiling at no extra cost.
+ * Deflate choice, measured by `npm run bench` ("micro" section) on the 2-core
+ * machine over the 426 pycs (8.09 MiB) of CPython 3.11.7's stdlib with the
+ * default profile, level 9, median of 3 (2026-11-25, idle machine):
+ *   node:zlib deflateRawSync             446 ms  3.301 MiB
+ *   fflate deflateSync                   560 ms  3.333 MiB  (pure JS: slower, larger)
+ *   node:zlib async (libuv pool)         291 ms  3.301 MiB  (several at once when cores are free)
+ *   worker_threads x2 + zlib             280 ms  3.301 MiB  (the same, with a thread to manage)
+ *   crc32 alone (node:zlib)                2 ms
+ * Node's zlib on the thread pool is used: it is as fast as worker threads
+ * without one, and during a cold pack it keeps the main thread free for the
+ * pipes and the import scan (sync deflate on the main thread made it the
+ * longest path: ~1.1 s of its work in a ~1.1 s compile phase). memLevel 9: see archive.ts.
  */
 import { createHash } from 'node:crypto';
-import { compressEntry, type CompressedEntry } from './archive.js';
+import { COMPRESSOR, compressEntryAsync, type CompressedEntry } from './archive.js';
 import type { PackCache } from './cache.js';
 import { cacheKey } from './cache.js';
 import { findImports, SCAN_VERSION } from './pyscan.js';
@@ -31,11 +32,11 @@ export interface CompileCompression {
   method: PackCompression;
   /** Deflate level 0-9. */
   level: number;
-  /** @default archive.ts's compressEntry (Node's native zlib) */
+  /** @default archive.ts's compressEntryAsync (Node's native zlib, on libuv's thread pool) */
   compress?: (data: Uint8Array, method: PackCompression, level: number) => CompressedEntry;
   /**
    * Names the deflate implementation in the cache key (another zlib may emit
-   * other, equally valid, bytes). @default `node-zlib <process.versions.zlib>`
+   * other, equally valid, bytes). @default archive.ts's COMPRESSOR (`node-zlib <version> memLevel 9`)
    */
   compressor?: string;
 }
@@ -108,8 +109,7 @@ export async function compileModules(
   compression: CompileCompression,
   options: CompileModulesOptions = {},
 ): Promise<CompiledModule[]> {
-  const compress = compression.compress ?? compressEntry;
-  const compressor = compression.compressor ?? `node-zlib ${process.versions.zlib}`;
+  const compressor = compression.compressor ?? COMPRESSOR;
   const info = pool.info;
   const wantImports = settings.imports ?? true;
   const keepPyc = options.keepPyc ?? true;
@@ -173,12 +173,10 @@ export async function compileModules(
   // compile go back to the workers for the AST scan (`fallback`), so every
   // record is what src/python/imports.py would give.
   const fallback: number[] = [];
+  const deflating: Promise<void>[] = [];
   const finish = (k: number, outcome: CompileOutcome) => {
     const i = misses[k];
     if (outcome.ok) {
-      const tc = performance.now();
-      const made = compress(outcome.pyc, compression.method, compression.level);
-      stats.compressMs += performance.now() - tc;
       let imports: unknown[] = [];
       let declined = false;
       if (wantImports) {
@@ -189,10 +187,16 @@ export async function compileModules(
         else declined = true;
       }
       if (declined) fallback.push(i);
-      const entry: CompressedEntry = { data: made.data, crc: made.crc >>> 0, method: made.method, size: outcome.pyc.byteLength };
-      const value = { compressed: entry.data, crc: entry.crc, method: entry.method, imports };
-      results[i] = { ok: true, ...value, pyc: keepPyc ? outcome.pyc : undefined, entry, cached: false };
-      if (cache.enabled && !declined) cache.put(keys[i], { ...value, size: entry.size });
+      const store = (made: CompressedEntry) => {
+        const entry: CompressedEntry = { data: made.data, crc: made.crc >>> 0, method: made.method, size: outcome.pyc.byteLength };
+        const value = { compressed: entry.data, crc: entry.crc, method: entry.method, imports };
+        results[i] = { ok: true, ...value, pyc: keepPyc ? outcome.pyc : undefined, entry, cached: false };
+        if (cache.enabled && !declined) cache.put(keys[i], { ...value, size: entry.size });
+      };
+      const tc = performance.now();
+      if (compression.compress) store(compression.compress(outcome.pyc, compression.method, compression.level));
+      else deflating.push(compressEntryAsync(outcome.pyc, compression.method, compression.level).then(store));
+      stats.compressMs += performance.now() - tc;
     } else {
       results[i] = { ok: false, error: outcome.error, imports: [], cached: false };
       if (wantImports) fallback.push(i);
@@ -222,6 +226,7 @@ export async function compileModules(
     },
   );
   while (draining) await draining;
+  await Promise.all(deflating);
   if (fallback.length) {
     fallback.sort((a, b) => a - b);
     await pool.compile(
