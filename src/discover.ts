@@ -16,6 +16,8 @@ export interface DiscoverResult {
   packages: Set<string>;
   /** Directories matched by `prune` globs, not walked, as `dir/`. */
   pruned: string[];
+  /** Every directory walked, relative (the root is `''`), in code-point order: what listing.ts watches. */
+  dirs: string[];
 }
 
 export interface DiscoverOptions {
@@ -48,7 +50,8 @@ export async function discover(root: string, fs: PackFs = nodeFs, options: Disco
     files = await fg('**/*', {
       cwd: root,
       dot: true,
-      onlyFiles: true,
+      onlyFiles: false,
+      markDirectories: true,
       followSymbolicLinks: true,
       ignore: ['**/__pycache__/**', ...prune.map((g) => `${g}**`)],
       fs: fs as unknown as fgTypes.Options['fs'],
@@ -59,6 +62,13 @@ export async function discover(root: string, fs: PackFs = nodeFs, options: Disco
     const file = (error as NodeJS.ErrnoException).path ?? root;
     throw new PackError('ERR_FILE_UNREADABLE', `Cannot read ${file} (${errno}).`, 'Fix the permissions or pass another --lib.', { cause: error });
   }
+  const dirs = [''];
+  files = files.filter((f) => {
+    if (!f.endsWith('/')) return true;
+    dirs.push(f.slice(0, -1));
+    return false;
+  });
+  dirs.sort(compareCodePoints);
   if (files.length === 0) {
     throw new PackError('ERR_LIB_EMPTY', `The stdlib directory ${root} holds no files.`, 'Point --lib at a CPython Lib/ (it has os.py, importlib/, encodings/ ...).');
   }
@@ -71,7 +81,7 @@ export async function discover(root: string, fs: PackFs = nodeFs, options: Disco
     if (file === '__init__.py') continue;
     if (file.endsWith('/__init__.py')) packages.add(file.slice(0, -'/__init__.py'.length));
   }
-  return { root, files, packages, pruned };
+  return { root, files, packages, pruned, dirs };
 }
 
 /** Python's str order: by code point (JS `<` compares UTF-16 units, which differs past the BMP). */

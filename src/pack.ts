@@ -17,7 +17,8 @@ import { compileModules, type CompileModulesStats } from './compile.js';
 import { openCache, type PackCache } from './cache.js';
 import picomatch from 'picomatch';
 import { applyRules, builtinRuleFiles, loadRules, prunedDirectories, type Rule, type RuleContext } from './rules.js';
-import { resolveOptions, type ResolvedOptions } from './options.js';
+import { defaultCacheDir, resolveOptions, type ResolvedOptions } from './options.js';
+import { discoverCached } from './listing.js';
 import type { Decision, KeptModule, OmittedFile, PackOptions, PackOutput, PackResult, PackWarning } from './types.js';
 import { createPackage } from './packager.js';
 import { renderOmittedHints } from './hints.js';
@@ -84,7 +85,9 @@ async function decide(input: PackOptions): Promise<Decided> {
   const resolving = resolveOptions(input, {
     onLib: (lib) => {
       const prune = speculativePrune(rules, input);
-      early = { lib, prune, tree: discover(lib, input.fs ?? nodeFs, { prune }) };
+      const fs = input.fs ?? nodeFs;
+      const cacheDir = input.cache === false ? undefined : input.cacheDir ? path.resolve(cwd, input.cacheDir) : defaultCacheDir(cwd);
+      early = { lib, prune, tree: discoverCached(fs, cacheDir, lib, prune, () => discover(lib, fs, { prune })) };
       early.tree.catch(() => {}); // awaited (or redone) below
     },
   });
@@ -174,7 +177,8 @@ async function decidePaths(ctx: Context, rules: Rule[], early: Early | undefined
   const pruned = prunedDirectories(rules, ruleContext);
   const globs = pruned.map((p) => p.glob);
   const reuse = early && early.lib === lib && early.prune.join('\0') === globs.join('\0');
-  const tree = await timed(ctx, 'discover', () => (reuse ? early!.tree : discover(lib, fs, { prune: globs })));
+  const walk = () => discover(lib, fs, { prune: globs });
+  const tree = await timed(ctx, 'discover', () => (reuse ? early!.tree : discoverCached(fs, options.cache ? options.cacheDir : undefined, lib, globs, walk)));
   if (!tree.files.includes('os.py')) {
     throw new PackError('ERR_NO_OS_PY', `${lib} has no os.py, so it is not a Python stdlib (CPython finds its stdlib by os.py).`, 'Point --lib at a CPython Lib/ or lib/python3.X directory.');
   }
