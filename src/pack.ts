@@ -296,7 +296,13 @@ async function compileUnits(ctx: Context, units: Unit[]): Promise<void> {
         items,
         { optimize: options.optimize, invalidation: options.invalidation, mtime: options.sourceDateEpoch },
         { method: options.compression, level: options.level },
-        { stats, keepPyc: false, onProgress: (done, total) => options.onProgress?.({ phase: 'compile', done, total }) },
+        {
+          stats,
+          keepPyc: false,
+          onProgress: (done, total) => options.onProgress?.({ phase: 'compile', done, total }),
+          // Sources that ship only as pycs are not needed any more.
+          onSourceDone: options.sources === 'pyc' ? (i) => (units[i].source = items[i].source = EMPTY) : undefined,
+        },
       ),
     );
     compiled.forEach((c, i) => {

@@ -95,6 +95,25 @@ cold('STORED entries are the pyc itself', async () => {
   }
 });
 
+cold('imports come from the Node scan; a source it declines (not UTF-8) gets the AST scan; onSourceDone says when a source is no longer needed', async () => {
+  const list = await items();
+  // latin-1 with a non-ASCII byte: src/pyscan.ts declines it, the worker's AST scan answers.
+  list.push({ path: 'latin.py', filename: '/usr/local/lib/python311.zip/latin.py', source: Buffer.from('# -*- coding: latin-1 -*-\nimport os\nX = "\xe9"\n', 'latin1') });
+  const pool = await CompilerPool.start(await getInfo(), { jobs: 1, lazy: true });
+  const done: number[] = [];
+  try {
+    const modules = await compileModules(pool, openCache({ dir: '/cache', fs: makeFs(), enabled: false }), list, SETTINGS, DEFLATE, { onSourceDone: (i) => done.push(i) });
+    const latin = ok(modules[list.length - 1]);
+    assert.equal(latin.imports, [{ name: 'os', level: 0, names: [], conditional: false, line: 2 }]);
+    const decoder = ok(modules[1]);
+    assert.ok((decoder.imports as { name: string }[]).some((r) => r.name === 're'), 'json/decoder imports re');
+    // Every compiled module, once; not broken.py (index 6), which failed.
+    assert.equal(done.sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 7]);
+  } finally {
+    await pool.close();
+  }
+});
+
 cold.run();
 
 // ---
