@@ -240,18 +240,9 @@ export function tokenize(text: string): LogicalLine[] {
           continue;
         }
         if (isIdStart(c)) {
-          let j = i + 1;
-          while (j < n && isIdChar(text.charCodeAt(j))) j++;
-          const q = text.charCodeAt(j);
-          if ((q === 39 || q === 34) && j - i <= 2 && STRING_PREFIXES.has(text.slice(i, j).toLowerCase())) {
-            const prefix = text.slice(i, j);
-            i = j;
-            scanString(prefix);
-            continue;
-          }
+          const start = i;
           // `import` (and the `from` of `from x import y`, which has it too)
-          if (j - i === 6 && text.startsWith('import', i)) found = true;
-          i = j;
+          if (skipName() === 6 && text.startsWith('import', start)) found = true;
           continue;
         }
         if (c === 40 || c === 91 || c === 123) d++;
@@ -262,6 +253,25 @@ export function tokenize(text: string): LogicalLine[] {
     } finally {
       skimming = false;
     }
+  };
+
+  /**
+   * At the start of a name: steps over it, or over the string literal it prefixes
+   * (`rb'...'`). Answers the name's length (0 for a string).
+   */
+  const skipName = (): number => {
+    let j = i + 1;
+    while (j < n && isIdChar(text.charCodeAt(j))) j++;
+    const q = text.charCodeAt(j);
+    if ((q === 39 || q === 34) && j - i <= 2 && STRING_PREFIXES.has(text.slice(i, j).toLowerCase())) {
+      const prefix = text.slice(i, j);
+      i = j;
+      scanString(prefix);
+      return 0;
+    }
+    const length = j - i;
+    i = j;
+    return length;
   };
 
   /** Scans an f-string replacement field after its `{`, through its closing `}`. */
@@ -275,14 +285,7 @@ export function tokenize(text: string): LogicalLine[] {
         continue;
       }
       if (isIdStart(c)) {
-        let j = i + 1;
-        while (j < n && isIdChar(text.charCodeAt(j))) j++;
-        const q = text.charCodeAt(j);
-        if ((q === 39 || q === 34) && STRING_PREFIXES.has(text.slice(i, j).toLowerCase())) {
-          const prefix = text.slice(i, j);
-          i = j;
-          scanString(prefix);
-        } else i = j;
+        skipName();
         continue;
       }
       if (c === 40 || c === 91 || c === 123) d++;
@@ -577,25 +580,23 @@ class Parser {
   }
 
   disjunction(): Node {
-    const first = this.conjunction();
-    if (!this.atName('or')) return first;
-    const values = [first];
-    while (this.atName('or')) {
-      this.pos++;
-      values.push(this.conjunction());
-    }
-    return { k: 'BoolOp', op: 'or', values };
+    return this.boolOp('or', () => this.conjunction());
   }
 
   private conjunction(): Node {
-    const first = this.inversion();
-    if (!this.atName('and')) return first;
+    return this.boolOp('and', () => this.inversion());
+  }
+
+  /** `a op b op c` as one BoolOp (Python's `and`/`or` chains are flat). */
+  private boolOp(op: 'and' | 'or', operand: () => Node): Node {
+    const first = operand();
+    if (!this.atName(op)) return first;
     const values = [first];
-    while (this.atName('and')) {
+    while (this.atName(op)) {
       this.pos++;
-      values.push(this.inversion());
+      values.push(operand());
     }
-    return { k: 'BoolOp', op: 'and', values };
+    return { k: 'BoolOp', op, values };
   }
 
   private inversion(): Node {
@@ -737,6 +738,23 @@ class Parser {
     return { k: 'Other', what: isSlice ? 'Slice' : 'Expr', children };
   }
 
+  /** After the first element of a `(` or `[` display: a comprehension (`comp`), or the elements up to `close` (consumed). */
+  private displayRest(first: Node, close: string, comp: string): Node | Node[] {
+    if (this.atName('for') || this.atName('async')) {
+      const c = this.comprehension(comp, [first]);
+      this.expectOp(close);
+      return c;
+    }
+    const elts = [first];
+    while (this.atOp(',')) {
+      this.pos++;
+      if (this.atOp(close)) break;
+      elts.push(this.starExpression());
+    }
+    this.expectOp(close);
+    return elts;
+  }
+
   /** Comprehension clauses after `elt` (the parser is at `for` / `async`). */
   private comprehension(what: string, elts: Node[]): Node {
     const children = [...elts];
@@ -824,43 +842,21 @@ class Parser {
         return y;
       }
       const first = this.starExpression();
-      if (this.atName('for') || this.atName('async')) {
-        const g = this.comprehension('GeneratorExp', [first]);
-        this.expectOp(')');
-        return g;
-      }
       if (this.atOp(')')) {
         this.pos++;
-        return first;
+        return first; // parenthesized, not a tuple
       }
-      const elts = [first];
-      while (this.atOp(',')) {
-        this.pos++;
-        if (this.atOp(')')) break;
-        elts.push(this.starExpression());
-      }
-      this.expectOp(')');
-      return { k: 'Tuple', elts };
+      const rest = this.displayRest(first, ')', 'GeneratorExp');
+      return Array.isArray(rest) ? { k: 'Tuple', elts: rest } : rest;
     }
     if (t.v === '[') {
       this.pos++;
-      const elts: Node[] = [];
-      if (!this.atOp(']')) {
-        const first = this.starExpression();
-        if (this.atName('for') || this.atName('async')) {
-          const c = this.comprehension('ListComp', [first]);
-          this.expectOp(']');
-          return c;
-        }
-        elts.push(first);
-        while (this.atOp(',')) {
-          this.pos++;
-          if (this.atOp(']')) break;
-          elts.push(this.starExpression());
-        }
+      if (this.atOp(']')) {
+        this.pos++;
+        return { k: 'List', elts: [] };
       }
-      this.expectOp(']');
-      return { k: 'List', elts };
+      const rest = this.displayRest(this.starExpression(), ']', 'ListComp');
+      return Array.isArray(rest) ? { k: 'List', elts: rest } : rest;
     }
     if (t.v === '{') {
       this.pos++;
