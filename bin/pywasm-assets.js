@@ -1,3 +1,7 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli.js';
+// The interpreter probe starts first, so it overlaps the loading of the CLI (src/prefetch.ts).
+import { prefetchFor } from '../dist/prefetch.js';
+
+prefetchFor(process.argv.slice(2));
+const { main } = await import('../dist/cli.js');
 process.exitCode = await main(process.argv.slice(2));

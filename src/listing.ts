@@ -38,6 +38,16 @@ interface StoredListing {
 
 const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
+/** The stdlib the stored listing is of (the last run's), if there is one. */
+export function listedRoot(fs: PackFs, cacheDir: string): string | undefined {
+  try {
+    const stored = JSON.parse(String(fs.readFileSync(path.join(cacheDir, LISTING_FILE), 'utf8'))) as StoredListing;
+    return stored.format === 'pywasm-assets listing 1' && typeof stored.root === 'string' ? stored.root : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The stored discovery of `root` with these prune globs, if no directory of it changed; else undefined. */
 export function loadListing(fs: PackFs, cacheDir: string, root: string, prune: string[]): DiscoverResult | undefined {
   let stored: StoredListing;

@@ -18,7 +18,7 @@ import { openCache, type PackCache } from './cache.js';
 import picomatch from 'picomatch';
 import { applyRules, builtinRuleFiles, loadRules, prunedDirectories, type Rule, type RuleContext } from './rules.js';
 import { defaultCacheDir, resolveOptions, type ResolvedOptions } from './options.js';
-import { discoverCached } from './listing.js';
+import { discoverCached, listedRoot } from './listing.js';
 import type { Decision, KeptModule, OmittedFile, PackOptions, PackOutput, PackResult, PackWarning } from './types.js';
 import { createPackage } from './packager.js';
 import { renderOmittedHints } from './hints.js';
@@ -82,15 +82,19 @@ async function decide(input: PackOptions): Promise<Decided> {
   const rules = loadRules([...builtinRuleFiles(nodeFs), ...(input.rules ?? []).map((r) => path.resolve(cwd, r))], input.fs ?? nodeFs);
   // While the build interpreter starts, the stdlib is walked already when its place is known.
   let early: Early | undefined;
-  const resolving = resolveOptions(input, {
-    onLib: (lib) => {
-      const prune = speculativePrune(rules, input);
-      const fs = input.fs ?? nodeFs;
-      const cacheDir = input.cache === false ? undefined : input.cacheDir ? path.resolve(cwd, input.cacheDir) : defaultCacheDir(cwd);
-      early = { lib, prune, tree: discoverCached(fs, cacheDir, lib, prune, () => discover(lib, fs, { prune })) };
-      early.tree.catch(() => {}); // awaited (or redone) below
-    },
-  });
+  const fs = input.fs ?? nodeFs;
+  const cacheDir = input.cache === false ? undefined : input.cacheDir ? path.resolve(cwd, input.cacheDir) : defaultCacheDir(cwd);
+  const walkEarly = (lib: string) => {
+    const prune = speculativePrune(rules, input);
+    early = { lib, prune, tree: discoverCached(fs, cacheDir, lib, prune, () => discover(lib, fs, { prune })) };
+    early.tree.catch(() => {}); // awaited (or redone) below
+  };
+  const resolving = resolveOptions(input, { onLib: walkEarly });
+  // No stdlib given (the interpreter's own is packed): the last run's is the likely one.
+  if (!early && cacheDir && !input.lib && !input.srcdir && !input.builddir) {
+    const last = listedRoot(fs, cacheDir);
+    if (last) walkEarly(last);
+  }
   // The interpreter is starting now: load what the later stages need meanwhile,
   // and decide and read ahead for the version the stdlib itself names.
   loadZipWriter().catch(() => {});
@@ -135,7 +139,7 @@ async function speculate(input: PackOptions, rules: Rule[], early: Early): Promi
       implementation: 'cpython',
       cacheTag: '',
       workerDigest: '',
-      stdlib: undefined,
+      stdlib: early.lib, // taken as the stdlib when no --lib/--srcdir/--builddir says another
       cwd: input.cwd,
     };
     const { options, warnings } = await resolveOptions(input, { python: guess });

@@ -350,12 +350,40 @@ function parseInfo(executable: string, header: any, cwd: string | undefined): In
   };
 }
 
+/** Probes started ahead by prefetchInterpreter, by cwd and executable. */
+const prefetched = new Map<string, Promise<InterpreterInfo>>();
+const probeKey = (executable: string, cwd: string | undefined) => `${cwd ?? process.cwd()}\0${executable}`;
+
+/**
+ * Starts probing `executable` now, for a later probeInterpreter() of the same
+ * executable and cwd to take the answer: the CLI calls it before loading its
+ * modules, so the interpreter's start-up (slow through launchers such as
+ * pyenv's shims) overlaps theirs. An answer nobody takes is just dropped.
+ */
+export function prefetchInterpreter(executable: string, cwd?: string): void {
+  const key = probeKey(executable, cwd);
+  if (prefetched.has(key)) return;
+  const probing = probeNow(executable, { cwd });
+  probing.catch(() => {}); // reported to whoever takes it
+  prefetched.set(key, probing);
+}
+
 /**
  * Starts `executable` once and asks for its version and magic number.
  * Throws ERR_PYTHON_NOT_FOUND when it cannot be started, ERR_PYTHON_VERSION when
  * it is not CPython 3.8 or later.
  */
-export async function probeInterpreter(executable: string, options: { cwd?: string } = {}): Promise<InterpreterInfo> {
+export function probeInterpreter(executable: string, options: { cwd?: string } = {}): Promise<InterpreterInfo> {
+  const key = probeKey(executable, options.cwd);
+  const ahead = prefetched.get(key);
+  if (ahead) {
+    prefetched.delete(key);
+    return ahead;
+  }
+  return probeNow(executable, options);
+}
+
+async function probeNow(executable: string, options: { cwd?: string }): Promise<InterpreterInfo> {
   const worker = new Worker(executable, options.cwd, true);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
