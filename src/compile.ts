@@ -77,7 +77,12 @@ export interface CompileModulesOptions {
    * holds ~40 MB of sources). Not called for sources that failed to compile.
    */
   onSourceDone?: (index: number) => void;
+  /** Answer from the cache only: any miss throws NotCached before anything is compiled. */
+  cacheOnly?: boolean;
 }
+
+/** Thrown by compileModules({ cacheOnly: true }) when a module is not in the cache. */
+export class NotCached extends Error {}
 
 export interface CompileModulesStats {
   hits: number;
@@ -153,7 +158,7 @@ export async function compileModules(
       results[i] = { ok: true, pyc: keepPyc ? hit.pyc : undefined, compressed: hit.compressed, crc: hit.crc, method: hit.method, imports: hit.imports, entry, cached: true };
       done++;
     } else {
-      if (misses.length === 0) pool.prepare();
+      if (misses.length === 0 && !options.cacheOnly) pool.prepare();
       misses.push(i);
     }
   }
@@ -165,6 +170,7 @@ export async function compileModules(
     stats.corrupt = cache.stats.corrupt - corruptBefore;
     if (options.stats) Object.assign(options.stats, stats);
   };
+  if (options.cacheOnly && misses.length > 0) throw new NotCached(`${misses.length} modules are not in the cache`);
   if (misses.length === 0) {
     cache.flush();
     report();

@@ -13,7 +13,8 @@ import { compareCodePoints, compareTreeOrder, discover, moduleName, type Discove
 import { PackError } from './errors.js';
 import { writeFilesAtomic, type OutputFile } from './fs-util.js';
 import { checkMagic, CompilerPool, pythonVersionForMagic, readMagicFromLib, type CompileItem, type InterpreterInfo } from './python.js';
-import { compileModules, type CompileModulesStats } from './compile.js';
+import { compileModules, NotCached, type CompileModulesStats } from './compile.js';
+import { loadInterpreterHint, saveInterpreterHint, sameInterpreter } from './interpreter-hint.js';
 import { openCache, type PackCache } from './cache.js';
 import picomatch from 'picomatch';
 import { applyRules, builtinRuleFiles, loadRules, prunedDirectories, type Rule, type RuleContext } from './rules.js';
@@ -71,6 +72,13 @@ interface Decided {
   decisions: Decision[];
   /** The units to compile, when read ahead by `speculate` (else collectUnits reads them). */
   units?: Unit[];
+  /** Set when `speculate` also compiled the units (all from the cache) and checked their imports. */
+  graph?: ImportGraphReport;
+}
+
+/** What `speculate` did ahead; `python`: the interpreter answer its compiling assumed. */
+interface Ahead extends Decided {
+  python?: InterpreterInfo;
 }
 
 /** Resolve, check the interpreter against the stdlib, discover, apply rules. */
@@ -98,17 +106,23 @@ async function decide(input: PackOptions): Promise<Decided> {
   // The interpreter is starting now: load what the later stages need meanwhile,
   // and decide and read ahead for the version the stdlib itself names.
   loadZipWriter().catch(() => {});
-  const ahead = early ? speculate(input, rules, early) : undefined;
+  const ahead = early ? speculate(input, rules, early, cacheDir) : undefined;
   const { options, warnings } = await resolving;
   timings.resolve = Math.round(performance.now() - t0);
   const ctx: Context = { options, warnings: [...warnings], timings, cacheHits: 0, cacheMisses: 0 };
+  if (cacheDir) saveInterpreterHint(fs, cacheDir, options.python, cwd);
   const spec = await ahead;
-  if (spec && spec.ctx.options.version === options.version && spec.ctx.options.lib === options.lib && spec.ctx.options.prefix === options.prefix) {
-    // Same stdlib, same target version, same input: the same decisions and units.
+  const compiledAlike = !spec?.python || sameInterpreter(spec.python, options.python);
+  if (spec && compiledAlike && spec.ctx.options.version === options.version && spec.ctx.options.lib === options.lib && spec.ctx.options.prefix === options.prefix) {
+    // Same stdlib, same target version, same input (and, if compiled, the same interpreter answer): the same work.
     checkLibMagic(options, spec.tree);
     ctx.warnings.push(...spec.ctx.warnings.filter((w) => !warnings.some((x) => x.code === w.code && x.message === w.message)));
     for (const phase of ['discover', 'rules', 'read'] as const) timings[phase] = 0;
-    return { ctx, tree: spec.tree, decisions: spec.decisions, units: spec.units };
+    if (spec.graph) {
+      for (const phase of ['compile', 'imports'] as const) timings[phase] = 0;
+      Object.assign(ctx, { cache: spec.ctx.cache, cacheHits: spec.ctx.cacheHits, cacheMisses: spec.ctx.cacheMisses });
+    }
+    return { ctx, tree: spec.tree, decisions: spec.decisions, units: spec.units, graph: spec.graph };
   }
   const { tree, decisions } = await decidePaths(ctx, rules, early, true);
   return { ctx, tree, decisions };
@@ -122,7 +136,7 @@ async function decide(input: PackOptions): Promise<Decided> {
  * then reports that version. Any problem here just means no head start: the
  * real path redoes the work and reports it.
  */
-async function speculate(input: PackOptions, rules: Rule[], early: Early): Promise<Decided | undefined> {
+async function speculate(input: PackOptions, rules: Rule[], early: Early, cacheDir: string | undefined): Promise<Ahead | undefined> {
   try {
     const fs = input.fs ?? nodeFs;
     const magic = readMagicFromLib(String(fs.readFileSync(path.join(early.lib, 'importlib/_bootstrap_external.py'), 'utf8')));
@@ -148,8 +162,22 @@ async function speculate(input: PackOptions, rules: Rule[], early: Early): Promi
     const { tree, decisions } = await decidePaths(ctx, rules, early, false);
     const units = collectUnits(ctx, tree, decisions);
     for (const u of units) u.sourceHash = createHash('sha256').update(u.source).digest('hex');
+    // With last run's answer of this interpreter: the cache lookups and the import
+    // check too, when every module is in the cache (a warm run).
+    const hint = cacheDir && options.cache ? loadInterpreterHint(options.fs, cacheDir, options.python.executable, options.cwd) : undefined;
+    let graph: ImportGraphReport | undefined;
+    if (hint) {
+      ctx.options = { ...options, python: hint };
+      try {
+        await compileUnits(ctx, units, { cacheOnly: true });
+        checkCompileFailures(ctx, units);
+        graph = await analyzeImports(ctx.options, units, decisions, ctx.warnings);
+      } catch (error) {
+        if (!(error instanceof NotCached)) throw error;
+      }
+    }
     ctx.warnings = ctx.warnings.filter((w) => !warnings.includes(w));
-    return { ctx, tree, decisions, units };
+    return { ctx, tree, decisions, units, graph, python: graph ? hint : undefined };
   } catch {
     return undefined;
   }
@@ -285,7 +313,7 @@ function zipRoot(options: ResolvedOptions): string {
 }
 
 /** Compiles (and compresses) every unit through the cache; fills pyc/py/imports/failed. */
-async function compileUnits(ctx: Context, units: Unit[]): Promise<void> {
+async function compileUnits(ctx: Context, units: Unit[], mode: { cacheOnly?: boolean } = {}): Promise<void> {
   const { options } = ctx;
   const root = zipRoot(options);
   const items: CompileItem[] = units.map((u) => ({ path: u.path, source: u.source, sourceHash: u.sourceHash, filename: `${root}/${u.stem}.py` }));
@@ -303,6 +331,7 @@ async function compileUnits(ctx: Context, units: Unit[]): Promise<void> {
         {
           stats,
           keepPyc: false,
+          cacheOnly: mode.cacheOnly,
           onProgress: (done, total) => options.onProgress?.({ phase: 'compile', done, total }),
           // Sources that ship only as pycs are not needed any more.
           onSourceDone: options.sources === 'pyc' ? (i) => (units[i].source = items[i].source = EMPTY) : undefined,
@@ -360,16 +389,18 @@ function toOmitted(decisions: Decision[]): OmittedFile[] {
 
 export async function pack(input: PackOptions): Promise<PackResult> {
   const started = performance.now();
-  const { ctx, tree, decisions, units: ahead } = await decide(input);
+  const { ctx, tree, decisions, units: ahead, graph: checked } = await decide(input);
   const { options } = ctx;
   const fs = options.fs;
 
   let units = ahead ?? (await timed(ctx, 'read', () => collectUnits(ctx, tree, decisions)));
-  await compileUnits(ctx, units);
-  checkCompileFailures(ctx, units);
+  if (!checked) {
+    await compileUnits(ctx, units);
+    checkCompileFailures(ctx, units);
+  }
 
   // Import closure: which kept modules cannot import, and (wasm profile) pruning.
-  const graph: ImportGraphReport = await timed(ctx, 'imports', () => analyzeImports(ctx.options, units, decisions, ctx.warnings));
+  const graph: ImportGraphReport = checked ?? (await timed(ctx, 'imports', () => analyzeImports(ctx.options, units, decisions, ctx.warnings)));
   if (graph.pruned.size) units = units.filter((u) => !(u.origin === 'stdlib' && graph.pruned.has(u.path)));
 
   if (options.omittedHints) {
@@ -455,9 +486,11 @@ export interface ExplainResult {
 
 /** Decisions for every discovered path, import closure included; writes no outputs (the compile cache may fill). */
 export async function explain(input: PackOptions): Promise<ExplainResult> {
-  const { ctx, tree, decisions, units: ahead } = await decide(input);
+  const { ctx, tree, decisions, units: ahead, graph: checked } = await decide(input);
   const units = ahead ?? collectUnits(ctx, tree, decisions);
-  await compileUnits(ctx, units);
-  await analyzeImports(ctx.options, units, decisions, ctx.warnings);
+  if (!checked) {
+    await compileUnits(ctx, units);
+    await analyzeImports(ctx.options, units, decisions, ctx.warnings);
+  }
   return { version: ctx.options.version, target: ctx.options.target, profile: ctx.options.profile, lib: ctx.options.lib, decisions, warnings: ctx.warnings };
 }

@@ -1,0 +1,67 @@
+/**
+ * What the build interpreter answered last time, by executable and working
+ * directory, kept in the cache directory. A hint only: pack() looks up the
+ * compile cache with it while the interpreter starts, and keeps that work only
+ * if the interpreter then answers the same (magic, version, worker scripts),
+ * since those are what the cache keys hold.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { InterpreterInfo } from './python.js';
+import type { PackFs } from './types.js';
+
+export const HINT_FILE = 'interpreter-v1.json';
+const FORMAT = 'pywasm-assets interpreter 1';
+/** Entries kept (executables × working directories). */
+const MAX_ENTRIES = 8;
+
+interface StoredHints {
+  format: typeof FORMAT;
+  /** `cwd \0 executable` → the answer, most recent first. */
+  entries: [string, InterpreterInfo][];
+}
+
+const keyOf = (executable: string, cwd: string) => `${cwd}\0${executable}`;
+
+function read(fs: PackFs, cacheDir: string): StoredHints | undefined {
+  try {
+    const stored = JSON.parse(String(fs.readFileSync(path.join(cacheDir, HINT_FILE), 'utf8'))) as StoredHints;
+    return stored.format === FORMAT && Array.isArray(stored.entries) ? stored : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last answer of `executable` run in `cwd`, if any. */
+export function loadInterpreterHint(fs: PackFs, cacheDir: string, executable: string, cwd: string): InterpreterInfo | undefined {
+  const entry = read(fs, cacheDir)?.entries.find(([key]) => key === keyOf(executable, cwd));
+  const info = entry?.[1];
+  return info && typeof info.magic === 'number' && typeof info.version === 'string' && typeof info.workerDigest === 'string' ? info : undefined;
+}
+
+/** Do two answers give the same cache keys (and pycs)? */
+export function sameInterpreter(a: InterpreterInfo, b: InterpreterInfo): boolean {
+  return a.magic === b.magic && a.version === b.version && a.workerDigest === b.workerDigest && a.implementation === b.implementation;
+}
+
+/** Records `info` as the answer of its executable in `cwd` (written only when it changed; never throws). */
+export function saveInterpreterHint(fs: PackFs, cacheDir: string, info: InterpreterInfo, cwd: string): void {
+  const key = keyOf(info.executable, cwd);
+  const stored = read(fs, cacheDir);
+  const previous = stored?.entries.find(([k]) => k === key)?.[1];
+  if (previous && JSON.stringify(previous) === JSON.stringify(info)) return;
+  const entries: [string, InterpreterInfo][] = [[key, info] as [string, InterpreterInfo], ...(stored?.entries ?? []).filter(([k]) => k !== key)].slice(0, MAX_ENTRIES);
+  const file = path.join(cacheDir, HINT_FILE);
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    fs.mkdirSync(cacheDir, { recursive: true });
+    fs.writeFileSync(tmp, JSON.stringify({ format: FORMAT, entries } satisfies StoredHints));
+    fs.renameSync(tmp, file);
+  } catch {
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      // nothing was written
+    }
+  }
+}
