@@ -4,15 +4,18 @@
  * The same records as src/python/imports.py's `find_imports(ast.parse(src))`
  * (see that file for what `conditional`, `onWasm` and `dynamic` mean), from a
  * tokenizer, a statement-structure builder and an expression parser written for
- * exactly the questions the scan asks. Why not ask the build interpreter: its
- * AST costs ~0.7 s of CPU for the 3.11 stdlib (building Python objects for
- * every node, then turning them back into C structures to compile), about as
- * much as compiling itself; this scan takes ~0.1 s, on the main thread, while
- * the workers compile from source directly.
+ * exactly the questions the scan asks (src/pytokens.ts tokenizes; function
+ * bodies are only skimmed for `import`, module-level statements parsed only
+ * when a rule needs them). Why not ask the build interpreter: its AST costs
+ * ~0.7 s of CPU for the 3.11 stdlib's default bundle (building Python objects
+ * for every node, then turning them back into C structures to compile), about
+ * as much as compiling itself. This scan: ~0.09 s once V8 has optimized it,
+ * ~0.25 s (0.4 s of CPU with V8's compiler threads) on a cold process's first
+ * pass, on the main thread while the workers compile from source.
  *
  * Exactness: test/pyscan.test.ts checks these records equal find_imports' for
- * every .py file of the machine's stdlib (tests included) and for the snippets
- * of test/imports.test.ts. When the source holds something this scanner was not
+ * every UTF-8 .py file of the machine's stdlib (tests included) and of CPython
+ * 3.11.2's source tree, and on snippets. When the source holds something this scanner was not
  * written for (a non-UTF-8 coding cookie, an undecodable string that a platform
  * test reads, a lambda in a lambda's defaults...), `findImports` returns
  * undefined and the caller asks the build interpreter for the AST scan instead.
@@ -20,420 +23,10 @@
  * diagnose syntax errors.
  */
 import type { ImportRecord } from './imports.js';
-
-/** Thrown inside the scan for anything it does not handle; findImports answers undefined. */
-class Unsupported extends Error {}
-const unsupported = (what: string): never => {
-  throw new Unsupported(what);
-};
+import { NAME, NUMBER, OP, STRING, tokenize, Unsupported, unsupported, type LogicalLine, type Tok } from './pytokens.js';
 
 /** Bump when the records this scan produces could change (part of the cache key). */
 export const SCAN_VERSION = 'pyscan 1';
-
-// --- tokens -------------------------------------------------------------------
-
-const NAME = 1;
-const NUMBER = 2;
-const STRING = 3;
-const OP = 4;
-
-interface Str {
-  /** The decoded value; undefined when it holds an escape this scan does not decode (\N{...}). */
-  value: string | undefined;
-  bytes: boolean;
-  /** An f-string part: the whole literal is a JoinedStr, never a Constant. */
-  f: boolean;
-  /** An f-string with replacement fields (expressions this scan does not parse). */
-  fields: boolean;
-}
-
-interface Tok {
-  t: number;
-  v: string;
-  line: number;
-  str?: Str;
-}
-
-interface LogicalLine {
-  indent: number;
-  toks: Tok[];
-  /** A `def` header whose indented body was skimmed (only its lines holding `import` were kept, flattened). */
-  skipped?: boolean;
-}
-
-const SKIMMED: Tok = { t: STRING, v: '', line: 0, str: undefined };
-const isIdStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c >= 128;
-const isIdChar = (c: number) => isIdStart(c) || (c >= 48 && c <= 57);
-const isDigit = (c: number) => c >= 48 && c <= 57;
-const STRING_PREFIXES = new Set(['r', 'u', 'b', 'br', 'rb', 'f', 'fr', 'rf']);
-const OPS3 = new Set(['**=', '//=', '>>=', '<<=', '...']);
-const OPS2 = new Set(['->', ':=', '**', '//', '>>', '<<', '<=', '>=', '==', '!=', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '@=']);
-const OPS1 = '()[]{},:;.+-*/%&|^~<>=@!';
-/** Operator tokens of one character, by char code. */
-const OP_SINGLE: (string | undefined)[] = [];
-for (const ch of OPS1) OP_SINGLE[ch.charCodeAt(0)] = ch;
-/** Characters that can start a longer operator (followed by `=`, themselves, or `->` / `:=`). */
-const OP_FIRSTS: boolean[] = [];
-for (const op of ['**=', '//=', '>>=', '<<=', '...', '->', ':=', '**', '//', '>>', '<<', '<=', '>=', '==', '!=', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '@=']) OP_FIRSTS[op.charCodeAt(0)] = true;
-const NUMBER_RE = /0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?[jJ]?/y;
-
-const SIMPLE_ESCAPES: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
-
-function decodeEscapes(body: string, bytes: boolean): string | undefined {
-  if (!body.includes('\\')) return body;
-  let out = '';
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i];
-    if (c !== '\\') {
-      out += c;
-      continue;
-    }
-    const d = body[++i];
-    if (d === undefined) return undefined;
-    if (d === '\n') continue;
-    if (d === '\r') {
-      if (body[i + 1] === '\n') i++;
-      continue;
-    }
-    if (d in SIMPLE_ESCAPES) out += SIMPLE_ESCAPES[d];
-    else if (d >= '0' && d <= '7') {
-      let j = i;
-      while (j < i + 3 && body[j] >= '0' && body[j] <= '7') j++;
-      out += String.fromCodePoint(parseInt(body.slice(i, j), 8));
-      i = j - 1;
-    } else if (d === 'x' || (!bytes && (d === 'u' || d === 'U'))) {
-      const len = d === 'x' ? 2 : d === 'u' ? 4 : 8;
-      const hex = body.slice(i + 1, i + 1 + len);
-      if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== len) return undefined;
-      const cp = parseInt(hex, 16);
-      if (cp > 0x10ffff) return undefined;
-      out += String.fromCodePoint(cp);
-      i += len;
-    } else if (d === 'N' && !bytes) {
-      return undefined; // named escape: the value stays unknown
-    } else out += `\\${d}`;
-  }
-  return out;
-}
-
-/** Splits a source into logical lines of tokens (comments, blank lines and NL dropped). */
-export function tokenize(text: string): LogicalLine[] {
-  const lines: LogicalLine[] = [];
-  const n = text.length;
-  let i = 0;
-  let line = 1;
-  let depth = 0;
-  let cur: Tok[] = [];
-  let indent = 0;
-  let atStart = true;
-  /** Indentation of the `def` whose body is being skimmed, or -1. */
-  let skipIndent = -1;
-  let skimming = false;
-  /** Pushes the finished logical line; a `def` header with an indented body starts skimming it. */
-  const push = () => {
-    const line: LogicalLine = { indent, toks: cur };
-    lines.push(line);
-    if (skipIndent < 0) {
-      const first = cur[0];
-      const last = cur[cur.length - 1];
-      const isDef = first.t === NAME && (first.v === 'def' || (first.v === 'async' && cur[1]?.t === NAME && cur[1].v === 'def'));
-      if (isDef && last.t === OP && last.v === ':') {
-        skipIndent = indent;
-        line.skipped = true;
-      }
-    }
-  };
-
-  const newline = (c: number) => {
-    // i is at \r or \n: step over one line break.
-    if (c === 13 && text.charCodeAt(i + 1) === 10) i++;
-    i++;
-    line++;
-  };
-
-  /** Scans a string literal whose opening quote is at `i`; returns its token. */
-  const scanString = (prefix: string): Tok => {
-    const startLine = line;
-    const p = prefix.toLowerCase();
-    const raw = p.includes('r');
-    const bytes = p.includes('b');
-    const f = p.includes('f');
-    const q = text.charCodeAt(i);
-    const triple = text.charCodeAt(i + 1) === q && text.charCodeAt(i + 2) === q;
-    i += triple ? 3 : 1;
-    const bodyStart = i;
-    let fields = false;
-    for (;;) {
-      if (i >= n) unsupported('unterminated string');
-      const c = text.charCodeAt(i);
-      if (c === 92) {
-        // backslash: skips the next character, even in raw strings (r'\'' is one quote)
-        const d = text.charCodeAt(i + 1);
-        if (f && !raw && d === 78 && text.charCodeAt(i + 2) === 123) {
-          const close = text.indexOf('}', i + 3);
-          if (close < 0) unsupported('\\N{ without }');
-          i = close + 1;
-          continue;
-        }
-        i++;
-        if (d === 13 || d === 10) newline(d);
-        else i++;
-        continue;
-      }
-      if (c === q && (!triple || (text.charCodeAt(i + 1) === q && text.charCodeAt(i + 2) === q))) break;
-      if (c === 13 || c === 10) {
-        newline(c);
-        continue;
-      }
-      if (f && c === 123) {
-        if (text.charCodeAt(i + 1) === 123) {
-          i += 2;
-          continue;
-        }
-        i++;
-        fields = true;
-        scanField();
-        continue;
-      }
-      i++;
-    }
-    if (skimming) {
-      i += triple ? 3 : 1;
-      return SKIMMED;
-    }
-    const body = text.slice(bodyStart, i);
-    i += triple ? 3 : 1;
-    const value = f ? undefined : raw ? body : decodeEscapes(body, bytes);
-    return { t: STRING, v: '', line: startLine, str: { value, bytes, f, fields } };
-  };
-
-  /**
-   * Skims one logical line of a function body from `i` (after its indentation)
-   * through its end, creating no tokens: strings, brackets, comments and
-   * continuations are followed only to find where it ends. Answers whether it
-   * holds the name `import` (then the caller tokenizes it for real).
-   */
-  const skimLine = (): boolean => {
-    let found = false;
-    let d = 0;
-    skimming = true;
-    try {
-      while (i < n) {
-        const c = text.charCodeAt(i);
-        if (c === 10 || c === 13) {
-          newline(c);
-          if (d <= 0) return found;
-          continue;
-        }
-        if (c === 35) {
-          while (i < n && text.charCodeAt(i) !== 10 && text.charCodeAt(i) !== 13) i++;
-          continue;
-        }
-        if (c === 92) {
-          const e = text.charCodeAt(i + 1);
-          i++;
-          if (e === 10 || e === 13) newline(e);
-          continue;
-        }
-        if (c === 39 || c === 34) {
-          scanString('');
-          continue;
-        }
-        if (isIdStart(c)) {
-          const start = i;
-          // `import` (and the `from` of `from x import y`, which has it too)
-          if (skipName() === 6 && text.startsWith('import', start)) found = true;
-          continue;
-        }
-        if (c === 40 || c === 91 || c === 123) d++;
-        else if (c === 41 || c === 93 || c === 125) d--;
-        i++;
-      }
-      return found;
-    } finally {
-      skimming = false;
-    }
-  };
-
-  /**
-   * At the start of a name: steps over it, or over the string literal it prefixes
-   * (`rb'...'`). Answers the name's length (0 for a string).
-   */
-  const skipName = (): number => {
-    let j = i + 1;
-    while (j < n && isIdChar(text.charCodeAt(j))) j++;
-    const q = text.charCodeAt(j);
-    if ((q === 39 || q === 34) && j - i <= 2 && STRING_PREFIXES.has(text.slice(i, j).toLowerCase())) {
-      const prefix = text.slice(i, j);
-      i = j;
-      scanString(prefix);
-      return 0;
-    }
-    const length = j - i;
-    i = j;
-    return length;
-  };
-
-  /** Scans an f-string replacement field after its `{`, through its closing `}`. */
-  const scanField = (): void => {
-    let d = 0;
-    for (;;) {
-      if (i >= n) unsupported('unterminated f-string field');
-      const c = text.charCodeAt(i);
-      if (c === 39 || c === 34) {
-        scanString('');
-        continue;
-      }
-      if (isIdStart(c)) {
-        skipName();
-        continue;
-      }
-      if (c === 40 || c === 91 || c === 123) d++;
-      else if (c === 41 || c === 93) d--;
-      else if (c === 125) {
-        if (d === 0) {
-          i++;
-          return;
-        }
-        d--;
-      } else if (c === 58 && d === 0) {
-        // format spec: literal text with nested fields, up to the field's `}`
-        i++;
-        for (;;) {
-          if (i >= n) unsupported('unterminated format spec');
-          const s = text.charCodeAt(i);
-          if (s === 123) {
-            i++;
-            scanField();
-          } else if (s === 125) {
-            i++;
-            return;
-          } else if (s === 13 || s === 10) newline(s);
-          else i++;
-        }
-      } else if (c === 35) unsupported('comment in an f-string field');
-      else if (c === 13 || c === 10) {
-        newline(c);
-        continue;
-      }
-      i++;
-    }
-  };
-
-  while (i < n) {
-    let c = text.charCodeAt(i);
-    if (atStart && depth === 0) {
-      let col = 0;
-      for (;;) {
-        if (c === 32) col++;
-        else if (c === 9) col = (Math.floor(col / 8) + 1) * 8;
-        else if (c === 12) col = 0;
-        else break;
-        c = text.charCodeAt(++i);
-      }
-      if (i >= n) break;
-      if (c === 35) {
-        while (i < n && c !== 10 && c !== 13) c = text.charCodeAt(++i);
-      }
-      if (c === 10 || c === 13) {
-        newline(c);
-        continue;
-      }
-      if (i >= n) break;
-      if (skipIndent >= 0) {
-        if (col > skipIndent) {
-          // In a function body: only lines with `import` matter, all at one (flattened) level.
-          const start = i;
-          const startLine = line;
-          if (!skimLine()) continue;
-          i = start;
-          line = startLine;
-          col = skipIndent + 1;
-        } else skipIndent = -1;
-      }
-      indent = col;
-      atStart = false;
-    }
-    if (c === 32 || c === 9 || c === 12) {
-      i++;
-      continue;
-    }
-    if (c === 35) {
-      while (i < n && c !== 10 && c !== 13) c = text.charCodeAt(++i);
-      continue;
-    }
-    if (c === 10 || c === 13) {
-      newline(c);
-      if (depth === 0) {
-        if (cur.length) push();
-        cur = [];
-        atStart = true;
-      }
-      continue;
-    }
-    if (c === 92) {
-      const d = text.charCodeAt(i + 1);
-      if (d === 10 || d === 13) {
-        i++;
-        newline(d);
-        continue;
-      }
-      if (i + 1 >= n) break;
-      unsupported('stray backslash');
-    }
-    if (c === 39 || c === 34) {
-      cur.push(scanString(''));
-      continue;
-    }
-    if (isIdStart(c)) {
-      let j = i + 1;
-      let ascii = c < 128;
-      for (; j < n; j++) {
-        const d = text.charCodeAt(j);
-        if (!isIdChar(d)) break;
-        if (d >= 128) ascii = false;
-      }
-      const q = text.charCodeAt(j);
-      const word = text.slice(i, j);
-      if ((q === 39 || q === 34) && j - i <= 2 && STRING_PREFIXES.has(word.toLowerCase())) {
-        i = j;
-        cur.push(scanString(word));
-        continue;
-      }
-      // Python reads identifiers NFKC-normalized.
-      cur.push({ t: NAME, v: ascii ? word : word.normalize('NFKC'), line, str: undefined });
-      i = j;
-      continue;
-    }
-    if (isDigit(c) || (c === 46 && isDigit(text.charCodeAt(i + 1)))) {
-      NUMBER_RE.lastIndex = i;
-      const m = NUMBER_RE.exec(text);
-      if (!m) unsupported('number');
-      cur.push({ t: NUMBER, v: m![0], line, str: undefined });
-      i += m![0].length;
-      continue;
-    }
-    let op = OP_SINGLE[c];
-    if (op === undefined) return unsupported(`character ${JSON.stringify(text[i])}`);
-    if (c === 40 || c === 91 || c === 123) depth++;
-    else if ((c === 41 || c === 93 || c === 125) && depth > 0) depth--;
-    else if (OP_FIRSTS[c]) {
-      const next = text.charCodeAt(i + 1);
-      if (next === 61 || next === c || (c === 45 && next === 62) || (c === 58 && next === 61)) {
-        const three = text.slice(i, i + 3);
-        if (OPS3.has(three)) op = three;
-        else {
-          const two = text.slice(i, i + 2);
-          if (OPS2.has(two)) op = two;
-        }
-      }
-    }
-    cur.push({ t: OP, v: op, line, str: undefined });
-    i += op.length;
-  }
-  if (cur.length) push();
-  return lines;
-}
 
 // --- expressions ----------------------------------------------------------------
 
@@ -906,14 +499,69 @@ interface Alias {
   asname: string | undefined;
 }
 
+/**
+ * An expression kept as its tokens and parsed only when a rule needs its
+ * structure (most module-level statements never do: see `mentions`). Parsing
+ * on demand keeps the parser cold, and V8's optimizing compiler with it, which
+ * is most of the scan's cost on a first (cold) pass.
+ */
+interface Lazy {
+  toks: Tok[];
+  start: number;
+  end: number;
+  /** How to parse it: a test (`named_expression`) or an assignment side (`star_expressions`, or a yield). */
+  test: boolean;
+  node?: Node;
+}
+
+function nodeOf(lazy: Lazy): Node {
+  if (lazy.node) return lazy.node;
+  const p = new Parser(lazy.toks, lazy.start, lazy.end);
+  const node = lazy.test ? p.namedExpression() : p.atName('yield') ? p.expression() : p.starExpressions();
+  if (!p.done()) unsupported('trailing tokens in an expression');
+  return (lazy.node = node);
+}
+
+/** Does the expression hold one of these names (as a NAME token)? For one parsed with others (a lambda's statement), their names count too: that only means parsing, and it is parsed. */
+function mentions(lazy: Lazy, ...sets: ReadonlySet<string>[]): boolean {
+  for (let j = lazy.start; j < lazy.end; j++) {
+    const t = lazy.toks[j];
+    if (t.t === NAME) for (const set of sets) if (set.has(t.v)) return true;
+  }
+  return false;
+}
+
+/**
+ * The expression's Constant node when it is one, from its tokens: a number,
+ * None/True/False/..., or (concatenated) plain strings; parsed when it starts
+ * with a parenthesis; undefined when it cannot be a Constant.
+ */
+function constantOf(lazy: Lazy): (Node & { k: 'Constant' }) | undefined {
+  if (lazy.node) return lazy.node.k === 'Constant' ? lazy.node : undefined;
+  const first = lazy.toks[lazy.start];
+  if (first.t === OP && first.v === '(') {
+    const node = nodeOf(lazy);
+    return node.k === 'Constant' ? node : undefined;
+  }
+  if (first.t === STRING) {
+    for (let j = lazy.start; j < lazy.end; j++) if (lazy.toks[j].t !== STRING) return undefined;
+  } else if (lazy.end - lazy.start !== 1 || !(first.t === NUMBER || (first.t === NAME && CONSTANT_NAMES.has(first.v)) || (first.t === OP && first.v === '...'))) {
+    return undefined;
+  }
+  const node = nodeOf(lazy);
+  return node.k === 'Constant' ? node : undefined;
+}
+
+const CONSTANT_NAMES = new Set(['None', 'True', 'False']);
+
 type Stmt =
   | { k: 'import'; line: number; names: Alias[] }
   | { k: 'from'; line: number; module: string; level: number; names: Alias[] }
-  | { k: 'assign'; line: number; targets: Node[]; value: Node | null; ann: boolean }
-  | { k: 'expr'; line: number; value: Node }
+  | { k: 'assign'; line: number; targets: Lazy[]; value: Lazy | null; ann: boolean }
+  | { k: 'expr'; line: number; value: Lazy }
   | { k: 'def'; body: Stmt[] }
   | { k: 'class'; body: Stmt[] }
-  | { k: 'if'; test: Node | null; body: Stmt[]; orelse: Stmt[] }
+  | { k: 'if'; test: Lazy | null; body: Stmt[]; orelse: Stmt[] }
   | { k: 'try'; handlers: { type: Node | null; body: Stmt[] }[]; body: Stmt[]; orelse: Stmt[]; finalbody: Stmt[] }
   | { k: 'block'; bodies: Stmt[][] }
   | { k: 'other' };
@@ -1047,7 +695,7 @@ class Builder {
 
   private ifChain(li: number, first: number, colon: number, fn: boolean, out: Stmt[]): number {
     const indent = this.lines[li].indent;
-    const test = fn ? null : this.expr(this.lines[li].toks, first + 1, colon);
+    const test: Lazy | null = fn ? null : { toks: this.lines[li].toks, start: first + 1, end: colon, test: true, node: undefined };
     const [body, next] = this.suite(li, colon, fn);
     const stmt: Stmt = { k: 'if', test, body, orelse: [] };
     out.push(stmt);
@@ -1128,13 +776,6 @@ class Builder {
     return [cases, li];
   }
 
-  private expr(toks: Tok[], start: number, end: number): Node {
-    const p = new Parser(toks, start, end);
-    const node = p.namedExpression();
-    if (!p.done()) unsupported('trailing tokens in a test');
-    return node;
-  }
-
   /** Simple statements separated by `;` from toks[from]. */
   simpleStatements(toks: Tok[], from: number, fn: boolean): Stmt[] {
     const out: Stmt[] = [];
@@ -1186,9 +827,49 @@ class Builder {
       if (['pass', 'break', 'continue', 'return', 'raise', 'global', 'nonlocal', 'del', 'assert'].includes(t.v)) return { k: 'other' };
       if (t.v === 'type' && toks[start + 1]?.t === NAME) return { k: 'other' }; // type alias (3.12)
     }
+    // The statement's shape from its top-level `=`, `:` and augmented-assignment
+    // tokens; its parts are parsed only if a rule needs them (see Lazy).
+    const lazy = (a: number, b: number): Lazy => {
+      if (a >= b) unsupported('empty expression');
+      return { toks, start: a, end: b, test: false, node: undefined };
+    };
+    const equals: number[] = [];
+    let colon = -1;
+    let depth = 0;
+    for (let j = start; j < end; j++) {
+      const tok = toks[j];
+      if (tok.t === NAME) {
+        // A lambda's `=` (defaults) and `:` would mislead the split: parse it all.
+        if (depth === 0 && tok.v === 'lambda') return this.parsedSimple(toks, start, end, line);
+        continue;
+      }
+      if (tok.t !== OP) continue;
+      const v = tok.v;
+      if (v === '(' || v === '[' || v === '{') depth++;
+      else if (v === ')' || v === ']' || v === '}') depth--;
+      else if (depth === 0) {
+        if (v === '=') equals.push(j);
+        else if (v === ':' && colon < 0 && !equals.length) colon = j;
+        else if (AUG_ASSIGN.has(v) && !equals.length && colon < 0) return { k: 'other' };
+      }
+    }
+    if (colon >= 0) {
+      // `target: annotation [= value]`
+      const eq = equals[0];
+      return { k: 'assign', line, targets: [lazy(start, colon)], value: eq === undefined ? null : lazy(eq + 1, end), ann: true };
+    }
+    if (!equals.length) return { k: 'expr', line, value: lazy(start, end) };
+    const bounds = [start - 1, ...equals, end];
+    const parts = bounds.slice(1).map((b, i) => lazy(bounds[i] + 1, b));
+    return { k: 'assign', line, targets: parts.slice(0, -1), value: parts[parts.length - 1], ann: false };
+  }
+
+  /** simple() for a statement with a lambda at top level: parsed now, with the parser. */
+  private parsedSimple(toks: Tok[], start: number, end: number, line: number): Stmt {
     const p = new Parser(toks, start, end);
+    const parsed = (node: Node): Lazy => ({ toks, start, end, test: false, node });
     const first = p.starExpressions();
-    if (p.done()) return { k: 'expr', line, value: first };
+    if (p.done()) return { k: 'expr', line, value: parsed(first) };
     const op = p.peek()!;
     if (op.t === OP && op.v === '=') {
       const targets = [first];
@@ -1200,7 +881,7 @@ class Builder {
       }
       targets.pop();
       if (!p.done()) unsupported('assignment');
-      return { k: 'assign', line, targets, value, ann: false };
+      return { k: 'assign', line, targets: targets.map(parsed), value: parsed(value), ann: false };
     }
     if (op.t === OP && op.v === ':') {
       p.pos++;
@@ -1211,10 +892,10 @@ class Builder {
         value = p.atName('yield') ? p.expression() : p.starExpressions();
       }
       if (!p.done()) unsupported('annotated assignment');
-      return { k: 'assign', line, targets: [first], value, ann: true };
+      return { k: 'assign', line, targets: [parsed(first)], value: value && parsed(value), ann: true };
     }
     if (op.t === OP && AUG_ASSIGN.has(op.v)) return { k: 'other' };
-    return unsupported(`statement ${t.v}`);
+    return unsupported(`statement ${toks[start].v}`);
   }
 
   private aliases(toks: Tok[], start: number, end: number, dotted: boolean): Alias[] {
@@ -1283,9 +964,9 @@ function walk(body: Stmt[], conditional: boolean, wasm: boolean, top: boolean, g
         break;
       case 'if': {
         const test = stmt.test!;
-        const kind = classify(test, flags);
+        const kind = classifyLazy(test, flags);
         if (kind === 'platform') {
-          const value = wasmValue(test, flags);
+          const value = wasmValue(nodeOf(test), flags);
           walk(stmt.body, true, value === true ? wasm : true, top, top, out, flags);
           walk(stmt.orelse, true, value === false ? wasm : true, top, top, out, flags);
         } else if (kind === 'skip-body') {
@@ -1313,13 +994,17 @@ function walk(body: Stmt[], conditional: boolean, wasm: boolean, top: boolean, g
         break;
       case 'assign':
       case 'expr': {
-        const value = stmt.value;
-        if (value === null) break;
-        if (value.k === 'Call' && (value.func.k === 'Name' || value.func.k === 'Attribute')) dynamic(value, conditional, stmt.line, out);
+        const lazy = stmt.value;
+        if (lazy === null) break;
+        if (mentions(lazy, DYNAMIC_CALLS)) {
+          const value = nodeOf(lazy);
+          if (value.k === 'Call' && (value.func.k === 'Name' || value.func.k === 'Attribute')) dynamic(value, conditional, stmt.line, out);
+        }
         if (top && stmt.k === 'assign') {
-          const platform = classify(value, flags) === 'platform';
-          if (guarded || platform) bind(stmt.targets, flags);
-          bindConstant(stmt, value, flags, platform && !guarded);
+          // Only names of PLATFORM_MODULES or flags can make a platform test (see `platform`).
+          const platform = mentions(lazy, PLATFORM_MODULES, flags.names) && classify(nodeOf(lazy), flags) === 'platform';
+          if (guarded || platform) bind(stmt.targets.map(nodeOf), flags);
+          bindConstant(stmt, lazy, flags, platform && !guarded);
         }
         break;
       }
@@ -1437,6 +1122,15 @@ function classify(test: Node, flags: Flags): 'platform' | 'skip-body' | undefine
   return platform(test, flags) ? 'platform' : undefined;
 }
 
+/** classify() of a test, parsed only when one of its names or its being a constant can decide it. */
+function classifyLazy(test: Lazy, flags: Flags): 'platform' | 'skip-body' | undefined {
+  if (mentions(test, PLATFORM_MODULES, flags.names, flags.falsy, SKIP_NAMES)) return classify(nodeOf(test), flags);
+  const constant = constantOf(test);
+  return constant?.falsy ? 'skip-body' : undefined;
+}
+
+const SKIP_NAMES = new Set(['TYPE_CHECKING', '__name__']);
+
 function platform(node: Node, flags: Flags): boolean {
   switch (node.k) {
     case 'Attribute': {
@@ -1465,12 +1159,23 @@ function platform(node: Node, flags: Flags): boolean {
   }
 }
 
-function bindConstant(stmt: Stmt & { k: 'assign' }, value: Node, flags: Flags, isPlatform: boolean): void {
-  if (stmt.targets.length !== 1 || stmt.targets[0].k !== 'Name') return;
-  const name = stmt.targets[0].id;
-  if (value.k === 'Constant' && value.falsy) flags.falsy.add(name);
+/** The target's name when it is a plain name (`x` or `(x)`). */
+function singleName(target: Lazy): string | undefined {
+  if (target.node) return target.node.k === 'Name' ? target.node.id : undefined;
+  const first = target.toks[target.start];
+  if (target.end - target.start === 1) return first.t === NAME ? first.v : undefined;
+  if (first.t !== OP || first.v !== '(') return undefined;
+  const node = nodeOf(target);
+  return node.k === 'Name' ? node.id : undefined;
+}
+
+function bindConstant(stmt: Stmt & { k: 'assign' }, value: Lazy, flags: Flags, isPlatform: boolean): void {
+  if (stmt.targets.length !== 1) return;
+  const name = singleName(stmt.targets[0]);
+  if (name === undefined) return;
+  if (constantOf(value)?.falsy) flags.falsy.add(name);
   else flags.falsy.delete(name);
-  const decided = isPlatform ? wasmValue(value, flags) : undefined;
+  const decided = isPlatform ? wasmValue(nodeOf(value), flags) : undefined;
   if (decided === undefined) flags.wasm.delete(name);
   else flags.wasm.set(name, decided);
 }
