@@ -51,10 +51,11 @@
  * (13 MB), so two profiles packed alternately both stay warm while the file
  * stays bounded.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import nodeFs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { writeFileBestEffort } from './fs-util.js';
 import type { PackFs } from './types.js';
 
 export interface CacheEntry {
@@ -407,18 +408,8 @@ export function openCache(options: OpenCacheOptions): PackCache {
       const unchanged = baseValid && fresh.size === 0 && blobs.length === base!.keys.length && blobs.every(([key], i) => key === base!.keys[i]);
       if (unchanged || (!base && !baseValid && blobs.length === 0 && !fs.existsSync(file))) return;
       const data = encodePack(blobs);
-      const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-      try {
-        if (!base) fs.mkdirSync(dir, { recursive: true });
-        fs.writeFileSync(tmp, data);
-        fs.renameSync(tmp, file);
-      } catch {
+      if (!writeFileBestEffort(fs, file, data)) {
         stats.writeErrors++;
-        try {
-          fs.unlinkSync(tmp);
-        } catch {
-          // never created
-        }
         return;
       }
       stats.writes++;

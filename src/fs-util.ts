@@ -3,6 +3,7 @@
  * renamed into place only after all of them were written, so a failed run
  * leaves no partial file behind.
  */
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { PackError } from './errors.js';
 import type { PackFs } from './types.js';
@@ -42,6 +43,24 @@ export function writeFilesAtomic(fs: PackFs, files: OutputFile[]): void {
     throw new PackError('ERR_WRITE', `Cannot write ${current ?? 'the outputs'} (${e.code ?? e.message}).`, 'Check that the output directory is writable and that no directory sits where an output goes (--out).', { cause: error });
   }
   for (const s of staged) bestEffort(() => s.backedUp && fs.rmSync(s.backup, { force: true }));
+}
+
+/**
+ * Writes one file atomically (a temporary sibling, renamed into place), creating
+ * its directory. For caches and hints, which are best effort: answers false on
+ * any failure, leaving no temporary file behind, and never throws.
+ */
+export function writeFileBestEffort(fs: PackFs, file: string, data: Uint8Array | string): boolean {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+    return true;
+  } catch {
+    bestEffort(() => fs.unlinkSync(tmp));
+    return false;
+  }
 }
 
 function bestEffort(fn: () => unknown): void {

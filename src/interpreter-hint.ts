@@ -5,8 +5,8 @@
  * if the interpreter then answers the same (magic, version, worker scripts),
  * since those are what the cache keys hold.
  */
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { writeFileBestEffort } from './fs-util.js';
 import type { InterpreterInfo } from './python.js';
 import type { PackFs } from './types.js';
 
@@ -51,17 +51,5 @@ export function saveInterpreterHint(fs: PackFs, cacheDir: string, info: Interpre
   const previous = stored?.entries.find(([k]) => k === key)?.[1];
   if (previous && JSON.stringify(previous) === JSON.stringify(info)) return;
   const entries: [string, InterpreterInfo][] = [[key, info] as [string, InterpreterInfo], ...(stored?.entries ?? []).filter(([k]) => k !== key)].slice(0, MAX_ENTRIES);
-  const file = path.join(cacheDir, HINT_FILE);
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    fs.mkdirSync(cacheDir, { recursive: true });
-    fs.writeFileSync(tmp, JSON.stringify({ format: FORMAT, entries } satisfies StoredHints));
-    fs.renameSync(tmp, file);
-  } catch {
-    try {
-      fs.unlinkSync(tmp);
-    } catch {
-      // nothing was written
-    }
-  }
+  writeFileBestEffort(fs, path.join(cacheDir, HINT_FILE), JSON.stringify({ format: FORMAT, entries } satisfies StoredHints));
 }

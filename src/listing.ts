@@ -14,9 +14,9 @@
  * Best effort, like the compile cache: a missing, damaged or foreign file is a
  * miss, and failing to write it never fails a pack.
  */
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { DiscoverResult } from './discover.js';
+import { writeFileBestEffort } from './fs-util.js';
 import type { PackFs } from './types.js';
 
 export const LISTING_FILE = 'listing-v1.json';
@@ -82,30 +82,23 @@ export function loadListing(fs: PackFs, cacheDir: string, root: string, prune: s
  * `walkedAt - RACY_MS`, so loadListing will not trust the file.
  */
 export function saveListing(fs: PackFs, cacheDir: string, result: DiscoverResult, prune: string[], walkedAt: number): void {
-  const file = path.join(cacheDir, LISTING_FILE);
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  let dirs: [string, number][];
   try {
-    const dirs: [string, number][] = result.dirs.map((d) => [d, fs.statSync(d ? path.join(result.root, d) : result.root).mtimeMs]);
-    const stored: StoredListing = {
-      format: 'pywasm-assets listing 1',
-      root: result.root,
-      prune,
-      walkedAt,
-      dirs,
-      files: result.files,
-      packages: [...result.packages],
-      pruned: result.pruned,
-    };
-    fs.mkdirSync(cacheDir, { recursive: true });
-    fs.writeFileSync(tmp, JSON.stringify(stored));
-    fs.renameSync(tmp, file);
+    dirs = result.dirs.map((d) => [d, fs.statSync(d ? path.join(result.root, d) : result.root).mtimeMs]);
   } catch {
-    try {
-      fs.unlinkSync(tmp);
-    } catch {
-      // nothing was written
-    }
+    return; // a directory went away since the walk: nothing worth keeping
   }
+  const stored: StoredListing = {
+    format: 'pywasm-assets listing 1',
+    root: result.root,
+    prune,
+    walkedAt,
+    dirs,
+    files: result.files,
+    packages: [...result.packages],
+    pruned: result.pruned,
+  };
+  writeFileBestEffort(fs, path.join(cacheDir, LISTING_FILE), JSON.stringify(stored));
 }
 
 /**

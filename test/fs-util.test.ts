@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isInside, writeFilesAtomic } from '../src/fs-util.js';
+import { isInside, writeFileBestEffort, writeFilesAtomic } from '../src/fs-util.js';
 import type { PackFs } from '../src/types.js';
 import { listFiles, makeFs, throwsPackError } from './helpers.js';
 
@@ -80,6 +80,29 @@ write('leaves no output and no temporary file when the second rename fails (e.g.
 });
 
 write.run();
+
+const bestEffort = suite('writeFileBestEffort');
+
+bestEffort('writes the file (and its directory) through a temporary sibling', () => {
+  const fs = makeFs();
+  assert.ok(writeFileBestEffort(fs, '/py/cache/hint.json', '{}'));
+  assert.equal(listFiles(fs, '/py/cache'), ['hint.json']);
+  assert.ok(writeFileBestEffort(fs, '/py/cache/hint.json', '{"a":1}'));
+  assert.is(String(fs.readFileSync('/py/cache/hint.json', 'utf8')), '{"a":1}');
+});
+
+bestEffort('a failed write or rename answers false, never throws, leaves the old file and no temporary one', () => {
+  for (const method of ['writeFileSync', 'renameSync'] as const) {
+    const base = makeFs({ 'cache/hint.json': 'old' });
+    assert.not.ok(writeFileBestEffort(failingOn(base, method, 1), '/py/cache/hint.json', 'new'), method);
+    assert.equal(listFiles(base, '/py/cache'), ['hint.json'], method);
+    assert.is(String(base.readFileSync('/py/cache/hint.json', 'utf8')), 'old', method);
+  }
+  const fs = makeFs({ cache: 'a file where the directory should be' });
+  assert.not.ok(writeFileBestEffort(fs, '/py/cache/hint.json', 'x'));
+});
+
+bestEffort.run();
 
 // ---
 const inside = suite('isInside');
