@@ -23,8 +23,10 @@ export const LISTING_FILE = 'listing-v1.json';
 /** Directories modified this close to (or after) the start of the walk are not trusted. */
 export const RACY_MS = 2000;
 
+const FORMAT = 'pywasm-assets listing 1';
+
 interface StoredListing {
-  format: 'pywasm-assets listing 1';
+  format: typeof FORMAT;
   root: string;
   prune: string[];
   /** When the walk started (ms since the epoch). */
@@ -38,26 +40,27 @@ interface StoredListing {
 
 const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
-/** The stdlib the stored listing is of (the last run's), if there is one. */
-export function listedRoot(fs: PackFs, cacheDir: string): string | undefined {
+/** The stored listing, if the file holds one of this format. */
+function readStored(fs: PackFs, cacheDir: string): StoredListing | undefined {
   try {
     const stored = JSON.parse(String(fs.readFileSync(path.join(cacheDir, LISTING_FILE), 'utf8'))) as StoredListing;
-    return stored.format === 'pywasm-assets listing 1' && typeof stored.root === 'string' ? stored.root : undefined;
+    return stored.format === FORMAT && typeof stored.root === 'string' ? stored : undefined;
   } catch {
     return undefined;
   }
 }
 
+/** The stdlib the stored listing is of (the last run's), if there is one. */
+export function listedRoot(fs: PackFs, cacheDir: string): string | undefined {
+  return readStored(fs, cacheDir)?.root;
+}
+
 /** The stored discovery of `root` with these prune globs, if no directory of it changed; else undefined. */
 export function loadListing(fs: PackFs, cacheDir: string, root: string, prune: string[]): DiscoverResult | undefined {
-  let stored: StoredListing;
+  const stored = readStored(fs, cacheDir);
+  if (!stored) return undefined;
   try {
-    stored = JSON.parse(String(fs.readFileSync(path.join(cacheDir, LISTING_FILE), 'utf8')));
-  } catch {
-    return undefined;
-  }
-  try {
-    if (stored.format !== 'pywasm-assets listing 1' || stored.root !== root || !same(stored.prune, prune)) return undefined;
+    if (stored.root !== root || !same(stored.prune, prune)) return undefined;
     if (!Array.isArray(stored.dirs) || !stored.dirs.length || !Array.isArray(stored.files) || !stored.files.length) return undefined;
     for (const [dir, mtime] of stored.dirs) {
       if (!(mtime < stored.walkedAt - RACY_MS)) return undefined;
@@ -89,7 +92,7 @@ export function saveListing(fs: PackFs, cacheDir: string, result: DiscoverResult
     return; // a directory went away since the walk: nothing worth keeping
   }
   const stored: StoredListing = {
-    format: 'pywasm-assets listing 1',
+    format: FORMAT,
     root: result.root,
     prune,
     walkedAt,
