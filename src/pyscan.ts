@@ -573,11 +573,11 @@ const AUG_ASSIGN = new Set(['+=', '-=', '*=', '/=', '//=', '%=', '@=', '&=', '|=
 class Builder {
   constructor(readonly lines: LogicalLine[]) {}
 
-  /** Index of the header's `:` (depth 0, not a lambda's). */
-  headerColon(toks: Tok[], from: number): number {
+  /** Index of the first `:` at depth 0 that no lambda after `from` claims: a header's (or, from just after a `lambda`, that lambda's). */
+  headerColon(toks: Tok[], from: number, end = toks.length): number {
     let depth = 0;
     let lambdas = 0;
-    for (let j = from; j < toks.length; j++) {
+    for (let j = from; j < end; j++) {
       const t = toks[j];
       if (t.t === NAME) {
         if (t.v === 'lambda' && depth === 0) lambdas++;
@@ -839,8 +839,8 @@ class Builder {
     for (let j = start; j < end; j++) {
       const tok = toks[j];
       if (tok.t === NAME) {
-        // A lambda's `=` (defaults) and `:` would mislead the split: parse it all.
-        if (depth === 0 && tok.v === 'lambda') return this.parsedSimple(toks, start, end, line);
+        // A lambda's parameters hold `=` (defaults) and end at its `:`: step over them.
+        if (depth === 0 && tok.v === 'lambda') j = this.headerColon(toks, j + 1, end);
         continue;
       }
       if (tok.t !== OP) continue;
@@ -862,40 +862,6 @@ class Builder {
     const bounds = [start - 1, ...equals, end];
     const parts = bounds.slice(1).map((b, i) => lazy(bounds[i] + 1, b));
     return { k: 'assign', line, targets: parts.slice(0, -1), value: parts[parts.length - 1], ann: false };
-  }
-
-  /** simple() for a statement with a lambda at top level: parsed now, with the parser. */
-  private parsedSimple(toks: Tok[], start: number, end: number, line: number): Stmt {
-    const p = new Parser(toks, start, end);
-    const parsed = (node: Node): Lazy => ({ toks, start, end, test: false, node });
-    const first = p.starExpressions();
-    if (p.done()) return { k: 'expr', line, value: parsed(first) };
-    const op = p.peek()!;
-    if (op.t === OP && op.v === '=') {
-      const targets = [first];
-      let value: Node = first;
-      while (p.atOp('=')) {
-        p.pos++;
-        value = p.atName('yield') ? p.expression() : p.starExpressions();
-        targets.push(value);
-      }
-      targets.pop();
-      if (!p.done()) unsupported('assignment');
-      return { k: 'assign', line, targets: targets.map(parsed), value: parsed(value), ann: false };
-    }
-    if (op.t === OP && op.v === ':') {
-      p.pos++;
-      p.expression(); // the annotation
-      let value: Node | null = null;
-      if (p.atOp('=')) {
-        p.pos++;
-        value = p.atName('yield') ? p.expression() : p.starExpressions();
-      }
-      if (!p.done()) unsupported('annotated assignment');
-      return { k: 'assign', line, targets: [parsed(first)], value: value && parsed(value), ann: true };
-    }
-    if (op.t === OP && AUG_ASSIGN.has(op.v)) return { k: 'other' };
-    return unsupported(`statement ${toks[start].v}`);
   }
 
   private aliases(toks: Tok[], start: number, end: number, dotted: boolean): Alias[] {
