@@ -38,6 +38,7 @@ const SNIPPETS: Record<string, string> = {
   'assignments seen only as tokens: parenthesized names and constants, lambdas, chains, augmented': "(p) = 0\nif p:\n    import a\nq = 0\nq = lambda: 0\nif q:\n    import b\nr = (0)\nif r:\n    import c\ns: int = 0\nif s:\n    import d\nt = u = 0\nif t:\n    import e\nv = 0\nv += 1\nif v:\n    import f\nif (0):\n    import g\nw = (None, 0)\nif w:\n    import h\nx = 0 if a else 1\nif x:\n    import i\ny = -0\nif y:\n    import j\nk = lambda x=1: x; l = 0\nif l:\n    import k2\n",
   'unicode identifiers are NFKC-normalized': 'import ﬁle\nﬁ = 0\nif fi:\n    import normalized\n',
   'empty and comment-only sources': '# just a comment\n\n   \n',
+  'function bodies: import in comments and strings, importlib, prefixed strings, continuations': 'def f(x):\n    if x:  # import not_a_statement\n        return rb"import" + Rb\'\\\'\' + f"{x:>{3}}"\n    for y in (\n        "import", # import\n    ): importlib.reload(y); reimport = 1\n    while x: \\\n        import cont\n    s = \'\'\'\n    import in_docstring\n    \'\'\'\n    import real  # after a string\n    return [import_ for import_ in x]\nimport top\n',
   'tabs, form feeds and CRLF line ends': 'if x:\r\n\timport a\r\n\tif y:\r\n\t\timport b\r\n\x0cimport c\r\n',
 };
 
