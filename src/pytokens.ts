@@ -39,7 +39,6 @@ export interface LogicalLine {
   skipped: boolean;
 }
 
-const SKIMMED: Tok = { t: STRING, v: '', line: 0, str: undefined };
 const isIdStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c >= 128;
 const isIdChar = (c: number) => isIdStart(c) || (c >= 48 && c <= 57);
 const isDigit = (c: number) => c >= 48 && c <= 57;
@@ -105,8 +104,6 @@ let text = '';
 let n = 0;
 let i = 0;
 let line = 1;
-/** Skimming a function body: string tokens are not built. */
-let skimming = false;
 
 /** Steps over the line break at `i` (\r, \n or \r\n). */
 function newline(c: number): void {
@@ -115,17 +112,22 @@ function newline(c: number): void {
   line++;
 }
 
-/** Scans a string literal whose opening quote is at `i`; returns its token. */
-function scanString(prefix: string): Tok {
-  const startLine = line;
+/** Does text[from, to) prefix a string literal (`rb`, `f`...)? */
+function isStringPrefix(from: number, to: number): boolean {
+  return to - from <= 2 && STRING_PREFIXES.has(text.slice(from, to).toLowerCase());
+}
+
+/**
+ * Steps over the string literal whose opening quote is at `i`, to just after
+ * its closing quote. Answers whether it is an f-string with replacement fields.
+ */
+function skipString(prefix: string): boolean {
   const p = prefix.toLowerCase();
   const raw = p.includes('r');
-  const bytes = p.includes('b');
   const f = p.includes('f');
   const q = text.charCodeAt(i);
   const triple = text.charCodeAt(i + 1) === q && text.charCodeAt(i + 2) === q;
   i += triple ? 3 : 1;
-  const bodyStart = i;
   let fields = false;
   for (;;) {
     if (i >= n) unsupported('unterminated string');
@@ -161,13 +163,22 @@ function scanString(prefix: string): Tok {
     }
     i++;
   }
-  if (skimming) {
-    i += triple ? 3 : 1;
-    return SKIMMED;
-  }
-  const body = text.slice(bodyStart, i);
   i += triple ? 3 : 1;
-  const value = f ? undefined : raw ? body : decodeEscapes(body, bytes);
+  return fields;
+}
+
+/** The token of the string literal whose opening quote is at `i`, stepped over. */
+function scanString(prefix: string): Tok {
+  const startLine = line;
+  const q = text.charCodeAt(i);
+  const quotes = text.charCodeAt(i + 1) === q && text.charCodeAt(i + 2) === q ? 3 : 1;
+  const bodyStart = i + quotes;
+  const fields = skipString(prefix);
+  const body = text.slice(bodyStart, i - quotes);
+  const p = prefix.toLowerCase();
+  const bytes = p.includes('b');
+  const f = p.includes('f');
+  const value = f ? undefined : p.includes('r') ? body : decodeEscapes(body, bytes);
   return { t: STRING, v: '', line: startLine, str: { value, bytes, f, fields } };
 }
 
@@ -191,38 +202,33 @@ function skimLine(): boolean {
   /** Where the code after the last string or comment starts. */
   let code = i;
   let d = 0;
-  skimming = true;
-  try {
-    for (;;) {
-      SKIM_RE.lastIndex = i;
-      if (!SKIM_RE.test(text)) {
-        i = n;
-        break;
-      }
-      i = SKIM_RE.lastIndex - 1;
-      const c = text.charCodeAt(i);
-      if (c === 10 || c === 13) {
-        newline(c);
-        if (d <= 0) break;
-      } else if (c === 35) {
-        found ||= mentionsImport(code, i);
-        EOL_RE.lastIndex = i;
-        i = code = EOL_RE.test(text) ? EOL_RE.lastIndex - 1 : n;
-      } else if (c === 92) {
-        const e = text.charCodeAt(++i);
-        if (e === 10 || e === 13) newline(e);
-      } else if (c === 39 || c === 34) {
-        found ||= mentionsImport(code, i);
-        scanString(prefixBefore(i));
-        code = i;
-      } else {
-        if (c === 40 || c === 91 || c === 123) d++;
-        else d--;
-        i++;
-      }
+  for (;;) {
+    SKIM_RE.lastIndex = i;
+    if (!SKIM_RE.test(text)) {
+      i = n;
+      break;
     }
-  } finally {
-    skimming = false;
+    i = SKIM_RE.lastIndex - 1;
+    const c = text.charCodeAt(i);
+    if (c === 10 || c === 13) {
+      newline(c);
+      if (d <= 0) break;
+    } else if (c === 35) {
+      found ||= mentionsImport(code, i);
+      EOL_RE.lastIndex = i;
+      i = code = EOL_RE.test(text) ? EOL_RE.lastIndex - 1 : n;
+    } else if (c === 92) {
+      const e = text.charCodeAt(++i);
+      if (e === 10 || e === 13) newline(e);
+    } else if (c === 39 || c === 34) {
+      found ||= mentionsImport(code, i);
+      skipString(prefixBefore(i));
+      code = i;
+    } else {
+      if (c === 40 || c === 91 || c === 123) d++;
+      else d--;
+      i++;
+    }
   }
   return found || mentionsImport(code, i);
 }
@@ -231,9 +237,7 @@ function skimLine(): boolean {
 function prefixBefore(at: number): string {
   let j = at;
   while (j > 0 && at - j <= 2 && isIdChar(text.charCodeAt(j - 1))) j--;
-  if (j === at || at - j > 2) return '';
-  const prefix = text.slice(j, at);
-  return STRING_PREFIXES.has(prefix.toLowerCase()) ? prefix : '';
+  return j < at && isStringPrefix(j, at) ? text.slice(j, at) : '';
 }
 
 /** Is there a word `import` in text[start, end)? Calls come in order of `start`. */
@@ -247,23 +251,14 @@ function mentionsImport(start: number, end: number): boolean {
   return importAt < end;
 }
 
-/**
- * At the start of a name: steps over it, or over the string literal it prefixes
- * (`rb'...'`). Answers the name's length (0 for a string).
- */
-function skipName(): number {
+/** At the start of a name: steps over it, or over the string literal it prefixes (`rb'...'`). */
+function skipName(): void {
   let j = i + 1;
   while (j < n && isIdChar(text.charCodeAt(j))) j++;
   const q = text.charCodeAt(j);
-  if ((q === 39 || q === 34) && j - i <= 2 && STRING_PREFIXES.has(text.slice(i, j).toLowerCase())) {
-    const prefix = text.slice(i, j);
-    i = j;
-    scanString(prefix);
-    return 0;
-  }
-  const length = j - i;
+  const prefix = (q === 39 || q === 34) && isStringPrefix(i, j) ? text.slice(i, j) : undefined;
   i = j;
-  return length;
+  if (prefix !== undefined) skipString(prefix);
 }
 
 /** Scans an f-string replacement field after its `{`, through its closing `}`. */
@@ -273,7 +268,7 @@ function scanField(): void {
     if (i >= n) unsupported('unterminated f-string field');
     const c = text.charCodeAt(i);
     if (c === 39 || c === 34) {
-      scanString('');
+      skipString('');
       continue;
     }
     if (isIdStart(c)) {
@@ -333,7 +328,6 @@ export function tokenize(source: string): LogicalLine[] {
   n = source.length;
   i = 0;
   line = 1;
-  skimming = false;
   importAt = -1;
   try {
     return tokenizeLines();
@@ -427,7 +421,7 @@ function tokenizeLines(): LogicalLine[] {
       }
       const q = text.charCodeAt(j);
       const word = text.slice(i, j);
-      if ((q === 39 || q === 34) && j - i <= 2 && STRING_PREFIXES.has(word.toLowerCase())) {
+      if ((q === 39 || q === 34) && isStringPrefix(i, j)) {
         i = j;
         cur.push(scanString(word));
         continue;
