@@ -124,8 +124,9 @@ export function deriveBuiltins(srcdir: string, fs: PackFs = nodeFs): BuiltinsDat
       'windowsOnlyAttributes = functions of built-in modules that the clinic headers of Modules/ define only under MS_WINDOWS.',
     builtin: sorted(builtin),
     frozen: sorted(frozenArray(frozenC, 'stdlib_modules')),
-    // os sets sys.modules['os.path'] to posixpath/ntpath; __main__ is the running program.
-    aliases: { '__main__': 'the running program', 'os.path': 'os' },
+    // __main__ is the running program. Names a module sets in sys.modules itself (os.path)
+    // are read from the sources by the import scan (`registers` records), not listed here.
+    aliases: { '__main__': 'the running program' },
     stdlibExtensions: sorted(stdlibExtensions.filter((n) => n !== 'NAME')),
     setupPyExtensions: sorted(setupPy),
     windowsOnly: sorted(windowsOnly),

@@ -29,6 +29,12 @@ export type ImportRecord = {
   /** A literal `importlib.import_module('x')` / `__import__('x')`. */
   dynamic?: boolean;
   /**
+   * Not an import: the module assigns `sys.modules['<name>']` itself (`os` sets
+   * `os.path`, `collections` sets `collections.abc` since 3.13), so `name` imports
+   * without a file of its own once this module has run.
+   */
+  registers?: boolean;
+  /**
    * Conditional only through platform tests that every WebAssembly target passes
    * (`if os.name == 'posix':`, the `else` of `if sys.platform == 'win32':`):
    * runs on import there. Present (true) only on conditional records.
@@ -229,7 +235,7 @@ function requirements(node: ModuleNode, closure: Closure): Requirement[] {
   if (parent !== undefined) out.push({ imports: parent, line: 0, needs: prefixes(parent) });
   const seen = new Set<string>();
   for (const rec of node.imports) {
-    if (rec.conditional && !(closure.wasm && rec.onWasm)) continue;
+    if (rec.registers || (rec.conditional && !(closure.wasm && rec.onWasm))) continue;
     const targets = resolveImport(node.module, node.isPackage, rec, isModule);
     for (const target of targets) {
       if (seen.has(target) || target === node.module) continue;
@@ -268,10 +274,23 @@ class Closure {
   readonly provided: ProvidedFn;
   readonly missingName?: MissingNameFn;
   readonly wasm: boolean;
+  /**
+   * Names a kept module puts in sys.modules itself, by the module that does: only
+   * registrations by one of the name's own packages count (`os` for `os.path`), since
+   * importing the name runs those first; any other would depend on import order.
+   */
+  readonly registered = new Map<string, string>();
   private readonly providedCache = new Map<string, Provided | undefined>();
 
   constructor(input: ClosureInput) {
     for (const node of input.kept) this.kept.set(node.module, node);
+    this.wasm = input.wasm ?? false;
+    for (const node of input.kept) {
+      for (const rec of node.imports) {
+        if (!rec.registers || (rec.conditional && !(this.wasm && rec.onWasm))) continue;
+        if (rec.name.startsWith(`${node.module}.`)) this.registered.set(rec.name, node.module);
+      }
+    }
     for (const node of input.kept) {
       for (let p = parentOf(node.module); p !== undefined; p = parentOf(p)) {
         if (!this.kept.has(p) && !input.omitted.has(p)) this.namespaces.add(p);
@@ -280,7 +299,6 @@ class Closure {
     this.omitted = input.omitted;
     this.provided = input.provided;
     this.missingName = input.missingName;
-    this.wasm = input.wasm ?? false;
   }
 
   /** A module of the bundle (kept or omitted): decides `from p import n`. */
@@ -294,6 +312,9 @@ class Closure {
   /** Can `name` itself be imported (its packages are checked separately)? */
   status(name: string): Status {
     if (this.kept.has(name) || this.namespaces.has(name)) return { ok: true };
+    // Its registering package is among the names checked before it (prefixes()).
+    const registrar = this.registered.get(name);
+    if (registrar !== undefined && this.kept.has(registrar)) return { ok: true };
     const provided = this.provide(name);
     if (provided?.available) return { ok: true };
     const pruned = this.pruned.get(name);
@@ -397,7 +418,7 @@ export interface BuiltinsData {
   builtin: string[];
   /** Stdlib modules frozen into the interpreter (also in Lib/); used only with `frozen: true`. */
   frozen: string[];
-  /** Module names set in sys.modules by another module: `{ "os.path": "os" }`. */
+  /** Names that are no module file: `{ "__main__": "the running program" }` (sys.modules registrations are read from the sources). */
   aliases: Record<string, string>;
   /** Extension modules that have a `MODULE_<NAME>_STATE` build variable. */
   stdlibExtensions: string[];

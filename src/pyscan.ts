@@ -26,7 +26,7 @@ import type { ImportRecord } from './imports.js';
 import { NAME, NUMBER, OP, STRING, tokenize, Unsupported, unsupported, type LogicalLine, type Tok } from './pytokens.js';
 
 /** Bump when the records this scan produces could change (part of the cache key). */
-export const SCAN_VERSION = 'pyscan 1';
+export const SCAN_VERSION = 'pyscan 2';
 
 // --- expressions ----------------------------------------------------------------
 
@@ -900,7 +900,11 @@ interface Flags {
   names: Set<string>;
   falsy: Set<string>;
   wasm: Map<string, boolean>;
+  /** Module-level names bound to the sys module (`import sys as _sys`). */
+  sys: Set<string>;
 }
+
+const newFlags = (): Flags => ({ names: new Set(), falsy: new Set(), wasm: new Map(), sys: new Set() });
 
 type Rec = ImportRecord;
 
@@ -913,6 +917,7 @@ function walk(body: Stmt[], conditional: boolean, wasm: boolean, top: boolean, g
           if (conditional && !wasm) rec.onWasm = true;
           out.push(rec);
           if (guarded) flags.names.add(alias.asname ?? alias.name.split('.')[0]);
+          if (top && alias.name === 'sys') flags.sys.add(alias.asname ?? 'sys');
         }
         break;
       case 'from': {
@@ -966,6 +971,7 @@ function walk(body: Stmt[], conditional: boolean, wasm: boolean, top: boolean, g
           const value = nodeOf(lazy);
           if (value.k === 'Call' && (value.func.k === 'Name' || value.func.k === 'Attribute')) dynamic(value, conditional, stmt.line, out);
         }
+        if (top && stmt.k === 'assign' && !stmt.ann && flags.sys.size) registers(stmt, conditional, wasm, flags.sys, out);
         if (top && stmt.k === 'assign') {
           // Only names of PLATFORM_MODULES or flags can make a platform test (see `platform`).
           const platform = mentions(lazy, PLATFORM_MODULES, flags.names) && classify(nodeOf(lazy), flags) === 'platform';
@@ -1186,6 +1192,23 @@ function bind(targets: Node[], flags: Flags): void {
   }
 }
 
+/** Each target `<sys>.modules['a.b']` of an assignment: the module registers `a.b` itself. */
+function registers(stmt: Stmt & { k: 'assign' }, conditional: boolean, wasm: boolean, sysNames: Set<string>, out: Rec[]): void {
+  for (const target of stmt.targets) {
+    if (!mentions(target, sysNames)) continue;
+    const node = nodeOf(target);
+    if (node.k !== 'Subscript' || node.value.k !== 'Attribute' || node.value.attr !== 'modules') continue;
+    const seq = node.value.value;
+    const key = node.slice;
+    if (seq.k !== 'Name' || !sysNames.has(seq.id) || key.k !== 'Constant' || key.kind !== 'str') continue;
+    const name = known(key);
+    if (!name) continue;
+    const rec: Rec = { name, level: 0, names: [], conditional, line: stmt.line, registers: true };
+    if (conditional && !wasm) rec.onWasm = true;
+    out.push(rec);
+  }
+}
+
 function dynamic(call: Node & { k: 'Call' }, conditional: boolean, line: number, out: Rec[]): void {
   const f = call.func;
   const name = f.k === 'Attribute' ? f.attr : f.k === 'Name' ? f.id : undefined;
@@ -1246,7 +1269,7 @@ export function findImports(source: Uint8Array | string): ImportRecord[] | undef
     const [body, next] = builder.block(0, false);
     if (next !== lines.length) unsupported('trailing lines');
     const out: Rec[] = [];
-    walk(body, false, false, true, false, out, { names: new Set(), falsy: new Set(), wasm: new Map() });
+    walk(body, false, false, true, false, out, newFlags());
     // Stable: records of one line keep their order (Python's list.sort is stable too).
     out.sort((a, b) => a.line - b.line);
     return out;
@@ -1264,7 +1287,7 @@ export function whyUnsupported(source: Uint8Array | string): string | undefined 
     const lines = tokenize(text);
     if (!lines.length) return undefined;
     const [body] = new Builder(lines).block(0, false);
-    walk(body, false, false, true, false, [], { names: new Set(), falsy: new Set(), wasm: new Map() });
+    walk(body, false, false, true, false, [], newFlags());
     return undefined;
   } catch (error) {
     if (error instanceof Unsupported) return error.message;

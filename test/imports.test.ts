@@ -255,9 +255,42 @@ check('the omitted cause carries the rule and its reason', () => {
   assert.is(v.path, 'logging/config.py');
 });
 
-check('conditional imports, built-ins, aliases and available extensions are fine', () => {
-  const kept = [mod('json', [rec('_json', 1, true), 'sys', 'os.path', 'posix', '_frozen_importlib', '__main__', 'from:_socket:socket'], true), mod('os')];
+/** `module` assigns `sys.modules[name]` itself. */
+function registers(name: string, line: number, conditional = false): ImportRecord {
+  return { ...rec(name, line, conditional), registers: true };
+}
+
+check('conditional imports, built-ins, aliases, registered names and available extensions are fine', () => {
+  const kept = [mod('json', [rec('_json', 1, true), 'sys', 'os.path', 'posix', '_frozen_importlib', '__main__', 'from:_socket:socket'], true), mod('os', ['sys', registers('os.path', 2)])];
   assert.equal(checkClosure({ kept, omitted: new Map(), provided }), []);
+});
+
+check('a name set in sys.modules by its own package imports; a registration is no import', () => {
+  const kept = [
+    mod('collections', ['_collections_abc', 'sys', registers('collections.abc', 3)], true),
+    mod('_collections_abc'),
+    mod('typing', ['collections.abc', 'from:collections.abc:Mapping']),
+    mod('xml', [], true), mod('xml.parsers', [], true),
+    mod('xml.parsers.expat', ['sys', 'from:pyexpat:*', registers('xml.parsers.expat.model', 3), registers('xml.parsers.expat.errors', 4)]),
+    mod('xml.dom', [], true), mod('xml.dom.expatbuilder', ['from:xml.parsers:expat', 'xml.parsers.expat.errors']),
+  ];
+  assert.equal(checkClosure({ kept, omitted: new Map(), provided }), []);
+});
+
+check('a registration counts only when it runs: by a package of the name, unconditionally, and kept', () => {
+  const importer = mod('app', ['os.path']);
+  // Another module than a package of the name: whether it ran first depends on import order.
+  assert.equal(brief(checkClosure({ kept: [mod('os'), mod('site', ['sys', registers('os.path', 2)]), importer], omitted: new Map(), provided })), [
+    'app -> os.path (1): app > os.path / missing',
+  ]);
+  // Under a test that is not decided on WebAssembly.
+  assert.equal(brief(checkClosure({ kept: [mod('os', ['sys', registers('os.path', 2, true)]), importer], omitted: new Map(), provided })), [
+    'app -> os.path (1): app > os.path / missing',
+  ]);
+  // The registering package is omitted: the failure is the package's.
+  assert.equal(brief(checkClosure({ kept: [importer], omitted: omit('os'), provided })), [
+    'app -> os.path (1): app > os / omitted by emscripten-network',
+  ]);
 });
 
 check('windows-only and unknown modules are reported with their own causes', () => {
@@ -380,7 +413,7 @@ prune.run();
 // ---
 const facts = suite('makeProvided');
 
-facts('applies MODDISABLED_NAMES, then MODULE_<NAME>_STATE, and knows built-ins, aliases and unstated extensions', () => {
+facts('applies MODDISABLED_NAMES, then MODULE_<NAME>_STATE, and knows built-ins, __main__ and unstated extensions', () => {
   const p: ProvidedFn = makeProvided({ builtins: BUILTINS, modules: moduleFacts({ states: { _lzma: 'yes', _json: 'yes', termios: 'n/a', time: 'yes' }, disabled: ['_lzma'] }) });
   assert.equal(p('_lzma'), { available: false, evidence: '_lzma is in MODDISABLED_NAMES' });
   assert.equal(p('_json'), { available: true, evidence: "MODULE__JSON_STATE = 'yes'" });
@@ -389,7 +422,8 @@ facts('applies MODDISABLED_NAMES, then MODULE_<NAME>_STATE, and knows built-ins,
   assert.equal(p('_ssl'), { available: false, evidence: 'no MODULE__SSL_STATE' });
   assert.equal(p('sys')?.available, true);
   assert.equal(p('time')?.evidence, 'built into CPython 3.11');
-  assert.equal(p('os.path')?.available, true);
+  assert.is(p('os.path'), undefined, 'os.path is registered by os (read from its source), not a built-in');
+  assert.equal(p('__main__')?.available, true);
   assert.is(p('runpy'), undefined, 'frozen stdlib modules count only with frozen: true');
   assert.is(p('json'), undefined);
 });

@@ -13,6 +13,13 @@ alias of ``import a, b``. A literal ``importlib.import_module('x')`` or
 ``__import__('x')`` that is the whole value of a statement outside function
 bodies is recorded too, with ``"dynamic": True``.
 
+A module-level assignment to ``sys.modules['a.b']`` (``sys`` or any name
+``import sys as _sys`` bound there) is recorded as ``{"name": "a.b",
+"registers": True, ...}``: the module puts ``a.b`` in sys.modules itself, so
+an import of it finds it there without a file (``os`` sets ``os.path``; since
+3.13 ``collections`` sets ``collections.abc``; ``xml.parsers.expat`` its two
+submodules). ``conditional``/``onWasm`` mean the same as for imports.
+
 ``conditional`` is False when importing the module runs the statement:
 module level, including plain ``if``/``with``/``for``/``try`` bodies and class
 bodies (they execute on import). It is True when the statement
@@ -89,12 +96,13 @@ class _Flags(set):
     bound to a falsy constant (``falsy``: ``_false = 0`` before the
     ``if _false: import x`` hints for modulefinder in codecs and xml.sax)."""
 
-    __slots__ = ("falsy", "wasm")
+    __slots__ = ("falsy", "wasm", "sys")
 
     def __init__(self):
         super().__init__()
         self.falsy = set()
         self.wasm = {}  # flag name -> its value on WebAssembly, when decided
+        self.sys = set()  # module-level names bound to the sys module
 
 
 def _walk(body, conditional, wasm, top, guarded, out, flags):
@@ -118,6 +126,8 @@ def _walk(body, conditional, wasm, top, guarded, out, flags):
                 out.append(rec)
                 if guarded:
                     flags.add(alias.asname or alias.name.partition(".")[0])
+                if top and alias.name == "sys":
+                    flags.sys.add(alias.asname or "sys")
         elif kind is _ImportFrom:
             rec = {"name": stmt.module or "", "level": stmt.level,
                    "names": [a.name for a in stmt.names],
@@ -161,6 +171,8 @@ def _walk(body, conditional, wasm, top, guarded, out, flags):
             if value is not None:
                 if type(value) is ast.Call and type(value.func) in _CALLEE:
                     _dynamic(value, conditional, stmt.lineno, out)
+                if top and kind is ast.Assign and flags.sys:
+                    _registers(stmt, conditional, wasm, flags.sys, out)
                 if top and kind is not ast.Expr:
                     platform = _classify(value, flags) == "platform"
                     if guarded or platform:
@@ -392,6 +404,27 @@ def _bind(stmt, flags):
         for node in ast.walk(target):
             if type(node) is ast.Name:
                 flags.add(node.id)
+
+
+def _registers(stmt, conditional, wasm, sys_names, out):
+    """Record each target ``<sys>.modules['a.b']`` of an assignment."""
+    for target in stmt.targets:
+        if type(target) is not ast.Subscript:
+            continue
+        seq = target.value
+        key = target.slice
+        if type(key).__name__ == "Index":  # Python 3.8
+            key = key.value
+        if (type(seq) is ast.Attribute and seq.attr == "modules"
+                and type(seq.value) is ast.Name and seq.value.id in sys_names
+                and type(key) is ast.Constant and type(key.value) is str
+                and key.value):
+            rec = {"name": key.value, "level": 0, "names": [],
+                   "conditional": conditional, "line": stmt.lineno,
+                   "registers": True}
+            if conditional and not wasm:
+                rec["onWasm"] = True
+            out.append(rec)
 
 
 def _dynamic(call, conditional, line, out):
