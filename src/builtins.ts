@@ -20,6 +20,9 @@
  * - PC/config.c and PCbuild/*.vcxproj (`<TargetExt>.pyd`): the Windows build's
  *   built-in and extension modules; those no POSIX list names (and that are not
  *   Lib/ modules) exist only on Windows.
+ * - Python/stdlib_module_names.h: `sys.stdlib_module_names`, the top-level names of
+ *   the whole stdlib (modules, packages, extensions), plus `test`, which it leaves out;
+ *   a rule pattern naming one of them is no typo even where a distribution dropped it.
  * - Modules/<dir>/clinic/<file>.h of each built-in module: functions whose method
  *   definition appears only inside `#if defined(MS_WINDOWS)` blocks exist only
  *   on Windows (`_codecs.mbcs_encode`, which `encodings.mbcs` imports).
@@ -29,29 +32,29 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuiltinsData } from './imports.js';
 import type { PackFs } from './types.js';
+import { nearestVersion } from './versions.js';
 
 const BUILTINS_DIR = fileURLToPath(new URL('../rules/builtins/', import.meta.url));
 
 /** The files deriveBuiltins() reads; a source tree has them all. */
-const SOURCES = ['Include/patchlevel.h', 'Modules/Setup.bootstrap.in', 'Modules/config.c.in', 'Python/frozen.c', 'configure.ac', 'PC/config.c', 'PCbuild'];
+const SOURCES = ['Include/patchlevel.h', 'Modules/Setup.bootstrap.in', 'Modules/config.c.in', 'Python/frozen.c', 'Python/stdlib_module_names.h', 'configure.ac', 'PC/config.c', 'PCbuild'];
 
 /**
  * Built-ins for `version`: derived from `srcRoot` when it is a CPython source tree of
  * that version, else rules/builtins/<version>.json (or the newest one there).
  */
-export function loadBuiltins(version: string, srcRoot?: string, fs: PackFs = nodeFs): { data: BuiltinsData; from: string } {
+export function loadBuiltins(version: string, srcRoot?: string, fs: PackFs = nodeFs): { data: BuiltinsData; from: string; exact: boolean } {
   if (srcRoot && SOURCES.every((p) => fs.existsSync(join(srcRoot, p)))) {
     try {
       const data = deriveBuiltins(srcRoot, fs);
-      if (data.version === version) return { data, from: srcRoot };
+      if (data.version === version) return { data, from: srcRoot, exact: true };
     } catch {
       // An unusual tree (another layout): the kept data is the answer.
     }
   }
-  const minor = (f: string) => Number(/^\d+\.(\d+)/.exec(f)![1]);
-  const files = nodeFs.readdirSync(BUILTINS_DIR).filter((f) => /^3\.\d+\.json$/.test(f)).sort((a, b) => minor(a) - minor(b));
-  const file = files.includes(`${version}.json`) ? `${version}.json` : files[files.length - 1];
-  return { data: JSON.parse(nodeFs.readFileSync(join(BUILTINS_DIR, file), 'utf8')) as BuiltinsData, from: `rules/builtins/${file}` };
+  const kept = nodeFs.readdirSync(BUILTINS_DIR).filter((f) => /^3\.\d+\.json$/.test(f)).map((f) => f.slice(0, -'.json'.length));
+  const file = `${nearestVersion(version, kept)}.json`;
+  return { data: JSON.parse(nodeFs.readFileSync(join(BUILTINS_DIR, file), 'utf8')) as BuiltinsData, from: `rules/builtins/${file}`, exact: kept.includes(version) };
 }
 
 const sorted = (names: Iterable<string>) => [...new Set(names)].sort();
@@ -110,6 +113,7 @@ export function deriveBuiltins(srcdir: string, fs: PackFs = nodeFs): BuiltinsDat
     .map(String)
     .filter((f) => f.endsWith('.vcxproj') && read(`PCbuild/${f}`).includes('<TargetExt>.pyd</TargetExt>'))
     .map((f) => f.slice(0, -'.vcxproj'.length));
+  const stdlibNames = [...read('Python/stdlib_module_names.h').matchAll(/^"([A-Za-z0-9_]+)",$/gm)].map((m) => m[1]);
   const inLib = (n: string) => exists(join('Lib', `${n}.py`)) || exists(join('Lib', n));
   const windowsOnly = [...pcConfig, ...pyd].filter((n) => !posix.has(n) && !inLib(n) && !n.startsWith('_test'));
   return {
@@ -121,7 +125,8 @@ export function deriveBuiltins(srcdir: string, fs: PackFs = nodeFs): BuiltinsDat
       'stdlibExtensions = PY_STDLIB_MOD names of configure.ac (they have MODULE_<NAME>_STATE); ' +
       'setupPyExtensions = names setup.py builds without a state variable (commented out in configure.ac); ' +
       'windowsOnly = modules of PC/config.c and the .pyd projects of PCbuild/ that no POSIX build has; ' +
-      'windowsOnlyAttributes = functions of built-in modules that the clinic headers of Modules/ define only under MS_WINDOWS.',
+      'windowsOnlyAttributes = functions of built-in modules that the clinic headers of Modules/ define only under MS_WINDOWS; ' +
+      'stdlibModules = Python/stdlib_module_names.h (sys.stdlib_module_names) plus test.',
     builtin: sorted(builtin),
     frozen: sorted(frozenArray(frozenC, 'stdlib_modules')),
     // __main__ is the running program. Names a module sets in sys.modules itself (os.path)
@@ -131,6 +136,7 @@ export function deriveBuiltins(srcdir: string, fs: PackFs = nodeFs): BuiltinsDat
     setupPyExtensions: sorted(setupPy),
     windowsOnly: sorted(windowsOnly),
     windowsOnlyAttributes,
+    stdlibModules: sorted([...stdlibNames, 'test']),
   };
 }
 

@@ -7,8 +7,6 @@
  * - profile `wasm`: modules that cannot import are pruned, to a fixpoint, and
  *   their decision cites the chain (`a imports b, which rule R omits`).
  */
-import path from 'node:path';
-import { loadBuiltins } from './builtins.js';
 import { makeMissingName, makeProvided, pruneDependents, type ImportRecord, type ModuleNode, type OmittedReason, type Violation } from './imports.js';
 import { moduleName } from './discover.js';
 import type { ResolvedOptions } from './options.js';
@@ -70,8 +68,7 @@ export async function analyzeImports(
     const name = moduleName(d.path);
     if (!omitted.has(name)) omitted.set(name, { rule: d.rule.id, reason: d.rule.reason });
   }
-  // Derived from the source tree when the stdlib is a checkout's Lib/, else kept data.
-  const builtins = loadBuiltins(options.version, path.dirname(options.lib), options.fs).data;
+  const builtins = options.builtins;
   const fromBuild = makeProvided({ builtins, modules: options.facts.modules, statesSource: options.facts.source });
   const runtime = new Set(options.provides);
   const provided = (name: string) => (runtime.has(name) ? { available: true, evidence: `${name} is provided by the runtime (--provides)` } : fromBuild(name));

@@ -428,6 +428,8 @@ export interface BuiltinsData {
   windowsOnly: string[];
   /** Functions of built-in modules defined only in Windows builds: `{ _codecs: ['mbcs_encode', ...] }`. */
   windowsOnlyAttributes: Record<string, string[]>;
+  /** Top-level names of the whole stdlib of this version (`sys.stdlib_module_names` plus `test`). */
+  stdlibModules: string[];
 }
 
 export interface ProvidedFacts {

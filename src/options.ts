@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { PackError } from './errors.js';
 import { defaultTarget, expandMakeVars, readBuildFacts, pythonForBuild, type BuildFacts, type ModuleFact } from './build-facts.js';
 import { isInside } from './fs-util.js';
+import { loadBuiltins } from './builtins.js';
+import { nearestVersion } from './versions.js';
+import type { BuiltinsData } from './imports.js';
 import { probeInterpreter, type InterpreterInfo } from './python.js';
 import type { PackCompression, PackFs, PackInvalidation, PackOptions, PackProfile, PackSources, PackTarget } from './types.js';
 
@@ -49,6 +52,10 @@ export interface ResolvedOptions {
   omittedHints: boolean;
   sourceDateEpoch: number;
   facts: BuildFacts;
+  /** The interpreter's own modules for this version (import check, rule patterns): derived from a checkout, else rules/builtins/. */
+  builtins: BuiltinsData;
+  /** Where `builtins` came from (a source tree or rules/builtins/<version>.json). */
+  builtinsSource: string;
   /** True when no input flag was given: the local python3 and its own stdlib. */
   embedded: boolean;
   onProgress?: PackOptions['onProgress'];
@@ -141,21 +148,13 @@ export function renderSysconfigdata(description: BuildDescription, prefix: strin
   return `# system configuration of a stock CPython Emscripten build, written by pywasm-assets\n# from its built-in build description (rules/builds/)\nbuild_time_vars = {\n${lines.join('\n')}\n}\n`;
 }
 
-/** The built-in description of a stock Emscripten build for `version` (rules/builds/). */
-export function embeddedFacts(version: string, fs: PackFs = nodeFs, prefix = '/usr/local'): { facts: BuildFacts; warning?: string } {
-  const files = fs.readdirSync(BUILDS_DIR).map(String).filter((n) => /^emscripten-\d+\.\d+\.json$/.test(n)).sort((a, b) => {
-    const va = a.match(/(\d+)\.(\d+)/)!.slice(1).map(Number);
-    const vb = b.match(/(\d+)\.(\d+)/)!.slice(1).map(Number);
-    return va[0] - vb[0] || va[1] - vb[1];
-  });
-  let file = files.find((n) => n === `emscripten-${version}.json`);
-  let warning: string | undefined;
-  if (!file) {
-    file = files[files.length - 1];
-    warning = `no built-in Emscripten build description for Python ${version}; using ${file}. Pass --builddir or --sysconfigdata for exact facts.`;
-  }
-  const full = path.join(BUILDS_DIR, file);
-  const data = JSON.parse(String(fs.readFileSync(full, 'utf8'))) as BuildDescription;
+/** The built-in description of a stock Emscripten build for `version` (rules/builds/), or of the nearest version kept. */
+export function embeddedFacts(version: string, fs: PackFs = nodeFs, prefix = '/usr/local'): { facts: BuildFacts; from: string; exact: boolean } {
+  const kept = fs.readdirSync(BUILDS_DIR).map(String).map((n) => /^emscripten-(\d+\.\d+)\.json$/.exec(n)?.[1]).filter((v): v is string => v !== undefined);
+  const chosen = nearestVersion(version, kept)!;
+  const exact = chosen === version;
+  const file = `emscripten-${chosen}.json`;
+  const data = JSON.parse(String(fs.readFileSync(path.join(BUILDS_DIR, file), 'utf8'))) as BuildDescription;
   const shown = `rules/builds/${file}`;
   const modules = new Map<string, ModuleFact>();
   for (const [name, state] of Object.entries(data.modules)) {
@@ -163,12 +162,12 @@ export function embeddedFacts(version: string, fs: PackFs = nodeFs, prefix = '/u
   }
   const facts: BuildFacts = { platform: 'emscripten', modules, source: shown };
   // The same version only: another version's build variables would be wrong for this stdlib.
-  if (data.sysconfigdata && !warning) {
+  if (data.sysconfigdata && exact) {
     facts.sysconfigdataName = data.sysconfigdata.name;
     facts.sysconfigdataPath = `${shown}#sysconfigdata`;
     facts.sysconfigdataSource = new TextEncoder().encode(renderSysconfigdata(data, prefix));
   }
-  return { facts, warning };
+  return { facts, from: shown, exact };
 }
 
 /**
@@ -298,10 +297,12 @@ export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {
   }
 
   const prefix = prefixRaw ?? mvar('prefix') ?? '/usr/local';
+  /** What this version's lack of kept data made pywasm-assets guess (one warning says it all). */
+  const guessed: string[] = [];
   if (!facts) {
     const e = embeddedFacts(version, nodeFs, prefix);
     facts = e.facts;
-    if (e.warning) warnings.push({ code: 'EMBEDDED_FACTS', message: e.warning });
+    if (!e.exact) guessed.push(`the extension modules of a stock Emscripten build, from ${e.from} (no target sysconfigdata is written)`);
   }
   const platformTargets: Record<string, PackTarget[]> = { emscripten: ['emscripten-browser', 'emscripten-node'], wasi: ['wasi'] };
   const target = oneOf(input.target, TARGETS, 'target', defaultTarget(facts.platform));
@@ -325,6 +326,16 @@ export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {
     if (!(isFile(fs, a) && a.endsWith('.py')) && !isFile(fs, path.join(a, '__init__.py'))) {
       throw new PackError('ERR_ADD', `--add ${a} is neither a .py file nor a package directory (a directory with __init__.py).`, 'Pass a module file or a package directory.');
     }
+  }
+
+  // The source tree beside a checkout's Lib/ says what the interpreter has built in; else the data kept per version.
+  const builtins = loadBuiltins(version, path.dirname(lib), fs);
+  if (!builtins.exact) guessed.push(`the interpreter's built-in modules, from ${builtins.from}`);
+  if (guessed.length) {
+    warnings.push({
+      code: 'UNKNOWN_VERSION',
+      message: `pywasm-assets keeps no data for Python ${version}, so it guessed ${guessed.join('; and ')}; the rules are applied as written for the nearest version. Check the result with --explain, and pass --builddir (or --sysconfigdata) for the real build facts.`,
+    });
   }
 
   const envEpoch = process.env.SOURCE_DATE_EPOCH;
@@ -366,6 +377,8 @@ export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {
       omittedHints: input.omittedHints ?? false,
       sourceDateEpoch,
       facts,
+      builtins: builtins.data,
+      builtinsSource: builtins.from,
       embedded,
       onProgress: input.onProgress,
     },

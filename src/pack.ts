@@ -197,6 +197,8 @@ async function decidePaths(ctx: Context, rules: Rule[], early: Early | undefined
 
   const ruleContext: RuleContext = {
     profile: options.profile,
+    version: options.version,
+    stdlibModules: new Set(options.builtins.stdlibModules),
     target: options.target,
     platform: options.facts.platform,
     modules: options.facts.modules,

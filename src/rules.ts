@@ -34,8 +34,12 @@ export interface Rule {
   file: string;
   profiles: PackProfile[];
   when?: RuleCondition;
+  /** The Python versions the rule concerns (`>=3.12`, `<3.13`, `3.11`, `>=3.11 <3.13`); all when absent. */
+  python?: string;
   omit: string[];
   keep: string[];
+  /** Globs that concern only some Python versions (a module added or removed in one): glob → range. */
+  globPython?: Record<string, string>;
   /** Patterns may match nothing without a warning (layout-dependent paths). */
   optional?: boolean;
   /** Directories its `dir/` globs omit are not walked at all; each is one decision (`dir/`). */
@@ -57,7 +61,7 @@ export function builtinRuleFiles(fs: PackFs = nodeFs): string[] {
 const PROFILES = ['cpython', 'wasm'];
 const PLATFORMS = ['emscripten', 'wasi'];
 const TARGETS = ['emscripten-browser', 'emscripten-node', 'wasi'];
-const RULE_KEYS = new Set(['id', 'reason', 'profiles', 'when', 'omit', 'keep', 'optional', 'prune', '$comment', 'source']);
+const RULE_KEYS = new Set(['id', 'reason', 'profiles', 'when', 'python', 'omit', 'keep', 'optional', 'prune', '$comment', 'source']);
 const WHEN_KEYS = new Set(['platform', 'target', 'unavailable']);
 const FILE_KEYS = new Set(['$schema', '$comment', 'description', 'rules']);
 const ID_RE = /^[a-z0-9][a-z0-9._/-]*$/;
@@ -125,11 +129,13 @@ function validateRuleFile(data: unknown, file: string, problems: string[]): Rule
       problems.push(`${at}" must be an object, got ${typeName(raw)}.`);
       return;
     }
-    for (const key of Object.keys(raw)) if (!RULE_KEYS.has(key)) problems.push(`${at}.${key}" is not a rule field (allowed: id, reason, profiles, when, omit, keep).`);
+    for (const key of Object.keys(raw)) if (!RULE_KEYS.has(key)) problems.push(`${at}.${key}" is not a rule field (allowed: id, reason, profiles, when, python, omit, keep, optional, prune).`);
     if (typeof raw.id !== 'string' || !ID_RE.test(raw.id)) problems.push(`${at}.id" must be a lower-case id like "tests" or "ext-ssl", got ${JSON.stringify(raw.id)}.`);
     if (typeof raw.reason !== 'string' || !raw.reason.trim()) problems.push(`${at}.reason" must be a non-empty string.`);
-    const omit = globList(raw.omit, `${at}.omit`, problems);
-    const keep = globList(raw.keep, `${at}.keep`, problems);
+    if (raw.python !== undefined) checkRange(raw.python, `${at}.python`, problems);
+    const globPython: Record<string, string> = {};
+    const omit = globList(raw.omit, `${at}.omit`, problems, globPython);
+    const keep = globList(raw.keep, `${at}.keep`, problems, globPython);
     if (!omit.length && !keep.length) problems.push(`${at}" needs at least one glob in "omit" or "keep".`);
     for (const flag of ['optional', 'prune']) {
       if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') problems.push(`${at}.${flag}" must be true or false, got ${JSON.stringify(raw[flag])}.`);
@@ -153,8 +159,10 @@ function validateRuleFile(data: unknown, file: string, problems: string[]): Rule
       file,
       profiles: profiles ?? ['cpython', 'wasm'],
       when,
+      ...(typeof raw.python === 'string' ? { python: raw.python } : {}),
       omit,
       keep,
+      ...(Object.keys(globPython).length ? { globPython } : {}),
       ...(raw.optional ? { optional: true } : {}),
       ...(raw.prune ? { prune: true } : {}),
     });
@@ -162,17 +170,63 @@ function validateRuleFile(data: unknown, file: string, problems: string[]): Rule
   return rules;
 }
 
-function globList(value: unknown, at: string, problems: string[]): string[] {
+/**
+ * A glob list: each entry a glob string, or `{ "glob": "...", "python": "<3.13" }`
+ * for a module that only some versions have (the range goes into `globPython`).
+ */
+function globList(value: unknown, at: string, problems: string[], globPython: Record<string, string>): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) {
     problems.push(`${at}" must be an array of glob strings, got ${typeName(value)}.`);
     return [];
   }
-  value.forEach((g, i) => {
-    if (typeof g !== 'string' || !g) problems.push(`${at}[${i}]" must be a glob string, got ${JSON.stringify(g)}.`);
+  const out: string[] = [];
+  value.forEach((entry, i) => {
+    let g: unknown = entry;
+    if (isObject(entry)) {
+      for (const key of Object.keys(entry)) if (key !== 'glob' && key !== 'python') problems.push(`${at}[${i}].${key}" is not a glob field (allowed: glob, python).`);
+      g = entry.glob;
+      if (checkRange(entry.python, `${at}[${i}].python`, problems) && typeof g === 'string') globPython[g] = entry.python as string;
+    }
+    if (typeof g !== 'string' || !g) problems.push(`${at}[${i}]" must be a glob string, got ${JSON.stringify(entry)}.`);
     else if (g.startsWith('/') || g.includes('\\') || g.split('/').includes('..')) problems.push(`${at}[${i}]" must be a POSIX glob relative to the stdlib, got ${JSON.stringify(g)}.`);
+    if (typeof g === 'string') out.push(g);
   });
-  return value.filter((g): g is string => typeof g === 'string');
+  return out;
+}
+
+const RANGE_PART = /^(>=|<=|>|<|==)?(\d+)\.(\d+)$/;
+
+/** Checks a version range (`>=3.12`, `<3.13`, `3.11`, `>=3.11 <3.13`); records the problem. */
+function checkRange(value: unknown, at: string, problems: string[]): boolean {
+  if (typeof value === 'string' && value.trim() && value.trim().split(/\s+/).every((part) => RANGE_PART.test(part))) return true;
+  problems.push(`${at}" must be a Python version range like ">=3.12", "<3.13", "3.11" or ">=3.11 <3.13", got ${JSON.stringify(value)}.`);
+  return false;
+}
+
+/** Does version `3.X` fall in `range` (space-separated comparisons, all must hold; a bare version means ==)? */
+export function inPythonRange(version: string, range: string): boolean {
+  const [major, minor] = version.split('.').map(Number);
+  return range.trim().split(/\s+/).every((part) => {
+    const m = RANGE_PART.exec(part);
+    if (!m) return false;
+    const cmp = major - Number(m[2]) || minor - Number(m[3]);
+    switch (m[1]) {
+      case '>=': return cmp >= 0;
+      case '<=': return cmp <= 0;
+      case '>': return cmp > 0;
+      case '<': return cmp < 0;
+      default: return cmp === 0;
+    }
+  });
+}
+
+/** The rule's globs of one kind that concern `version` (all of them when it is unknown). */
+export function globsFor(rule: Rule, kind: 'omit' | 'keep', version: string | undefined): string[] {
+  const list = rule[kind];
+  const ranges = rule.globPython;
+  if (!ranges || version === undefined) return list;
+  return list.filter((g) => ranges[g] === undefined || inPythonRange(version, ranges[g]));
 }
 
 function stringList(value: unknown, at: string, problems: string[]): string[] | undefined {
@@ -206,6 +260,15 @@ export function normalizeGlob(glob: string): string {
 
 export interface RuleContext {
   profile: PackProfile;
+  /** The stdlib's Python version (`3.13`): rules and globs for other versions do not apply. All apply when absent. */
+  version?: string;
+  /**
+   * Top-level module names of this version's full stdlib (CPython's Lib/). A rule pattern
+   * that names one of them and matches nothing is a distribution's layout (Debian splits
+   * tkinter and the tests into other packages, Pyodide drops them), not a typo: no
+   * RULE_UNMATCHED for it.
+   */
+  stdlibModules?: ReadonlySet<string>;
   target: PackTarget;
   platform: 'emscripten' | 'wasi';
   /** Extension-module facts by import name; a module absent here is unavailable. */
@@ -269,6 +332,7 @@ export function isModuleCandidate(file: string, packages: Set<string>): 'module'
 /** Does the rule apply to this profile and build? Returns its evidence, or undefined. */
 export function ruleApplies(rule: Rule, ctx: RuleContext): string[] | undefined {
   if (!rule.profiles.includes(ctx.profile)) return undefined;
+  if (rule.python && ctx.version !== undefined && !inPythonRange(ctx.version, rule.python)) return undefined;
   const evidence: string[] = [];
   const when = rule.when;
   if (when?.platform) {
@@ -299,7 +363,7 @@ export function prunedDirectories(rules: Rule[], ctx: RuleContext): { glob: stri
     if (!rule.prune) continue;
     const evidence = ruleApplies(rule, ctx);
     if (!evidence) continue;
-    for (const glob of rule.omit) {
+    for (const glob of globsFor(rule, 'omit', ctx.version)) {
       if (!glob.endsWith('/')) continue;
       const dir = picomatch(glob.slice(0, -1), { dot: true });
       // Only a --keep glob that names the directory (its literal prefix, e.g. `site-packages/**`)
@@ -324,7 +388,10 @@ export function applyRules(paths: string[], rules: Rule[], ctx: RuleContext): Ap
   const active: ActiveRule[] = [];
   for (const rule of rules) {
     const evidence = ruleApplies(rule, ctx);
-    if (evidence) active.push({ rule, evidence, omit: rule.omit.map(compile), keep: rule.keep.map(compile), any: anyOf([...rule.omit, ...rule.keep]) });
+    if (!evidence) continue;
+    const omit = globsFor(rule, 'omit', ctx.version);
+    const keep = globsFor(rule, 'keep', ctx.version);
+    if (omit.length || keep.length) active.push({ rule, evidence, omit: omit.map(compile), keep: keep.map(compile), any: anyOf([...omit, ...keep]) });
   }
   const cliKeep = (ctx.keep ?? []).map(compile);
   const cliOmit = (ctx.omit ?? []).map(compile);
@@ -340,10 +407,11 @@ export function applyRules(paths: string[], rules: Rule[], ctx: RuleContext): Ap
     else decisions.push({ path: file, action: 'omit', rule: STRUCTURE_RULES.notAPackage });
   }
   const warnings: PackWarning[] = [];
+  const absent = absentStdlibModules(paths, ctx.stdlibModules);
   for (const a of active) {
     if (a.rule.optional) continue;
     for (const [glob] of [...a.omit, ...a.keep]) {
-      if (!used.has(`${a.rule.id}\0${glob}`)) {
+      if (!used.has(`${a.rule.id}\0${glob}`) && !absent.has(topLevelOf(glob) ?? '')) {
         warnings.push({ code: 'RULE_UNMATCHED', path: a.rule.file, message: `rule "${a.rule.id}" (${a.rule.file}): pattern "${glob}" matches nothing in this stdlib` });
       }
     }
@@ -354,6 +422,20 @@ export function applyRules(paths: string[], rules: Rule[], ctx: RuleContext): Ap
     }
   }
   return { decisions, warnings };
+}
+
+/** The module a glob names at the top of the stdlib (`tkinter` for `tkinter/`, `uu` for `uu.py`), when literal. */
+function topLevelOf(glob: string): string | undefined {
+  const first = glob.split('/')[0];
+  if (!first || /[*?[\]{}()!+@]/.test(first)) return undefined;
+  return first.replace(/\.py$/, '');
+}
+
+/** Stdlib modules of this version that this tree does not have at all (split off or dropped by its distribution). */
+function absentStdlibModules(paths: string[], stdlibModules: ReadonlySet<string> | undefined): Set<string> {
+  if (!stdlibModules) return new Set();
+  const present = new Set(paths.map((p) => p.split('/')[0].replace(/\.py$/, '')));
+  return new Set([...stdlibModules].filter((m) => !present.has(m)));
 }
 
 function decide(

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import type { ModuleFact } from '../src/build-facts.js';
 import {
   applyRules,
+  inPythonRange,
   builtinRuleFiles,
   isModuleCandidate,
   loadRules,
@@ -107,6 +108,13 @@ valid('shows a file outside the display base by its full path', () => {
   assert.is(loadRules(['/elsewhere/mine.json'], fs, RULES)[0].file, '/elsewhere/mine.json');
 });
 
+valid('reads a rule\'s python range and the ranges of single globs', () => {
+  const [r] = load({ 'v.json': { rules: [{ id: 'v', reason: 'r', python: '<3.13', omit: ['uu.py', { glob: 'asyncore.py', python: '<3.12' }] }] } });
+  assert.is(r.python, '<3.13');
+  assert.equal(r.omit, ['uu.py', 'asyncore.py']);
+  assert.equal(r.globPython, { 'asyncore.py': '<3.12' });
+});
+
 valid.run();
 
 // ---
@@ -134,6 +142,10 @@ const BAD: { name: string; files: Record<string, unknown>; expect: (string | Reg
   { name: 'an absolute glob', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: ['/etc/passwd'] }] } }, expect: ['"rules[0].omit[0]" must be a POSIX glob relative to the stdlib, got "/etc/passwd"'] },
   { name: 'a glob with ..', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: ['json/../../x.py'] }] } }, expect: ['"rules[0].omit[0]" must be a POSIX glob relative to the stdlib'] },
   { name: 'a glob with a backslash', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: ['json\\decoder.py'] }] } }, expect: ['"rules[0].omit[0]" must be a POSIX glob'] },
+  { name: 'a python range that is not one', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: ['a'], python: '3.x' }] } }, expect: ['"rules[0].python" must be a Python version range like ">=3.12", "<3.13", "3.11" or ">=3.11 <3.13", got "3.x"'] },
+  { name: 'a glob object with a bad range', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: [{ glob: 'a.py', python: '=>3.12' }] }] } }, expect: ['"rules[0].omit[0].python" must be a Python version range', 'got "=>3.12"'] },
+  { name: 'a glob object with an unknown field', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: [{ glob: 'a.py', python: '<3.13', pyhton: 1 }] }] } }, expect: ['"rules[0].omit[0].pyhton" is not a glob field (allowed: glob, python)'] },
+  { name: 'a glob object without a glob', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: [{ python: '<3.13' }, 'b.py'] }] } }, expect: ['"rules[0].omit[0]" must be a glob string, got {"python":"<3.13"}'] },
   { name: 'neither omit nor keep', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: [] }] } }, expect: ['"rules[0]" needs at least one glob in "omit" or "keep"'] },
   { name: 'optional that is not a boolean', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: ['a'], optional: 'yes' }] } }, expect: ['"rules[0].optional" must be true or false, got "yes"'] },
   { name: 'an unknown profile', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: ['a'], profiles: ['fast'] }] } }, expect: ['"rules[0].profiles" has "fast"; allowed: cpython, wasm'] },
@@ -349,6 +361,16 @@ conditions('ruleApplies returns undefined for an inactive rule and [] for an unc
   assert.equal(ruleApplies(rule('u', { omit: ['x'] }), ctx([])), []);
 });
 
+conditions('a rule or glob for other Python versions decides nothing there', () => {
+  const paths = ['uu.py', 'asyncore.py', 'email/__init__.py'];
+  const rules = [rule('removed', { python: '<3.13', omit: ['uu.py'] }), rule('glob', { omit: ['asyncore.py', 'email/'], globPython: { 'asyncore.py': '<3.12', 'email/': '>=3.11 <3.13' } })];
+  const omitted = (version?: string) => applyRules(paths, rules, ctx(paths, { version })).decisions.filter((d) => d.action === 'omit').map((d) => d.path);
+  assert.equal(omitted('3.11'), ['uu.py', 'asyncore.py', 'email/__init__.py']);
+  assert.equal(omitted('3.12'), ['uu.py', 'email/__init__.py']);
+  assert.equal(omitted('3.13'), []);
+  assert.equal(omitted(undefined), ['uu.py', 'asyncore.py', 'email/__init__.py'], 'an unknown version applies everything');
+});
+
 conditions.run();
 
 // ---
@@ -413,6 +435,29 @@ unmatched('warns for --keep and --omit globs that match nothing', () => {
   ]);
 });
 
+unmatched('does not warn for rules and globs about other Python versions, and still warns for a typo', () => {
+  const paths = ['os.py', 'uu.py'];
+  const rules = [
+    rule('removed', { python: '<3.13', omit: ['uu.py', 'xdrlib.py'] }),
+    rule('mixed', { omit: ['os.py', 'asyncore.py', 'typo.py'], globPython: { 'asyncore.py': '<3.12' } }),
+  ];
+  assert.equal(applyRules(paths, rules, ctx(paths, { version: '3.13' })).warnings.map((w) => w.message), ['rule "mixed" (rules/test.json): pattern "typo.py" matches nothing in this stdlib']);
+  assert.equal(applyRules(paths, rules, ctx(paths, { version: '3.12' })).warnings.map((w) => w.message), [
+    'rule "removed" (rules/test.json): pattern "xdrlib.py" matches nothing in this stdlib',
+    'rule "mixed" (rules/test.json): pattern "typo.py" matches nothing in this stdlib',
+  ]);
+});
+
+unmatched('does not warn for a stdlib module this tree lacks altogether (a distribution\'s layout), and still warns for a typo', () => {
+  const paths = ['os.py', 'json/__init__.py'];
+  const rules = [rule('r', { omit: ['tkinter/', 'idlelib/idle_test/', 'test/', 'json/tool.py', 'tkintr/'] })];
+  const stdlibModules = new Set(['os', 'json', 'tkinter', 'idlelib', 'test']);
+  assert.equal(applyRules(paths, rules, ctx(paths, { stdlibModules })).warnings.map((w) => w.message), [
+    'rule "r" (rules/test.json): pattern "json/tool.py" matches nothing in this stdlib',
+    'rule "r" (rules/test.json): pattern "tkintr/" matches nothing in this stdlib',
+  ]);
+});
+
 unmatched.run();
 
 // ---
@@ -469,3 +514,17 @@ for (const name of nodeFs.readdirSync(FIXTURES).filter((n) => nodeFs.statSync(pa
 }
 
 fixtures.run();
+
+// ---
+const ranges = suite('inPythonRange');
+
+ranges('compares minor versions numerically, every part must hold', () => {
+  const table: [string, string, boolean][] = [
+    ['3.11', '<3.13', true], ['3.13', '<3.13', false], ['3.9', '<3.10', true], ['3.10', '>=3.9', true],
+    ['3.12', '>=3.11 <3.13', true], ['3.13', '>=3.11 <3.13', false], ['3.14', '3.14', true], ['3.14', '==3.13', false],
+    ['3.14', '>3.13', true], ['3.13', '<=3.13', true], ['4.0', '>=3.14', true],
+  ];
+  for (const [version, range, want] of table) assert.is(inPythonRange(version, range), want, `${version} in ${range}`);
+});
+
+ranges.run();
