@@ -13,6 +13,7 @@ import { compareCodePoints, compareTreeOrder, discover, moduleName, type Discove
 import { PackError } from './errors.js';
 import { writeFilesAtomic, type OutputFile } from './fs-util.js';
 import { checkMagic, CompilerPool, pythonVersionForMagic, readMagicFromLib, type CompileItem, type InterpreterInfo } from './python.js';
+import { readMagicFromHeader } from './versions.js';
 import { compileModules, NotCached, type CompileModulesStats } from './compile.js';
 import { loadInterpreterHint, saveInterpreterHint, sameInterpreter } from './interpreter-hint.js';
 import { openCache, type PackCache } from './cache.js';
@@ -113,7 +114,7 @@ async function decide(input: PackOptions): Promise<Decided> {
   if (cacheDir) saveInterpreterHint(fs, cacheDir, options.python, cwd);
   const spec = await ahead;
   const compiledAlike = !spec?.python || sameInterpreter(spec.python, options.python);
-  if (spec && compiledAlike && spec.ctx.options.version === options.version && spec.ctx.options.lib === options.lib && spec.ctx.options.prefix === options.prefix) {
+  if (spec && compiledAlike && spec.ctx.options.python.version === options.python.version && spec.ctx.options.lib === options.lib && spec.ctx.options.prefix === options.prefix) {
     // Same stdlib, same target version, same input (and, if compiled, the same interpreter answer): the same work.
     checkLibMagic(options, spec.tree);
     ctx.warnings.push(...spec.ctx.warnings.filter((w) => !warnings.some((x) => x.code === w.code && x.message === w.message)));
@@ -143,11 +144,14 @@ async function speculate(input: PackOptions, rules: Rule[], early: Early, cacheD
     const version = magic === undefined ? undefined : pythonVersionForMagic(magic);
     if (!version) return undefined;
     const [major, minor] = version.split('.').map(Number);
+    // Rules may name patch releases: take this interpreter's last answer for the full version.
+    const last = cacheDir && input.cache !== false ? loadInterpreterHint(fs, cacheDir, input.buildPython ?? 'python3', input.cwd ?? process.cwd()) : undefined;
+    const patch = last && last.versionInfo[0] === major && last.versionInfo[1] === minor ? last.versionInfo[2] : 0;
     const guess: InterpreterInfo = {
       executable: input.buildPython ?? 'python3',
       resolved: '',
-      version: `${version}.0`,
-      versionInfo: [major, minor, 0],
+      version: `${version}.${patch}`,
+      versionInfo: [major, minor, patch],
       magic: magic!,
       magicHex: '',
       implementation: 'cpython',
@@ -183,10 +187,24 @@ async function speculate(input: PackOptions, rules: Rule[], early: Early, cacheD
   }
 }
 
+/**
+ * The stdlib's bytecode magic, to check the interpreter against: stated in its
+ * importlib/_bootstrap_external.py up to 3.13; since 3.14 only in the source
+ * tree's Include/internal/pycore_magic_number.h. An installed stdlib of 3.14
+ * says its version by its directory name (lib/python3.14) instead.
+ */
 function checkLibMagic(options: ResolvedOptions, tree: DiscoverResult): void {
+  const { fs, lib, python } = options;
   if (tree.files.includes('importlib/_bootstrap_external.py')) {
-    const source = String(options.fs.readFileSync(path.join(options.lib, 'importlib/_bootstrap_external.py'), 'utf8'));
-    checkMagic(options.python, readMagicFromLib(source), options.lib);
+    const magic = readMagicFromLib(String(fs.readFileSync(path.join(lib, 'importlib/_bootstrap_external.py'), 'utf8')));
+    if (magic !== undefined) return checkMagic(python, magic, lib);
+  }
+  const header = path.join(path.dirname(lib), 'Include/internal/pycore_magic_number.h');
+  const stated = fs.existsSync(header) ? readMagicFromHeader(String(fs.readFileSync(header, 'utf8'))) : undefined;
+  if (stated !== undefined) return checkMagic(python, stated, lib);
+  const named = /^python(\d+\.\d+)$/.exec(path.basename(lib))?.[1];
+  if (named && named !== options.version) {
+    throw new PackError('ERR_PYTHON_VERSION', `${python.executable} is Python ${python.version}, but the stdlib ${lib} is Python ${named} (its directory name); its .pyc files would not load.`, `Pass --build-python <path to python${named}>.`);
   }
 }
 
@@ -197,7 +215,7 @@ async function decidePaths(ctx: Context, rules: Rule[], early: Early | undefined
 
   const ruleContext: RuleContext = {
     profile: options.profile,
-    version: options.version,
+    version: options.python.version,
     stdlibModules: new Set(options.builtins.stdlibModules),
     target: options.target,
     platform: options.facts.platform,

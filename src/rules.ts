@@ -195,22 +195,27 @@ function globList(value: unknown, at: string, problems: string[], globPython: Re
   return out;
 }
 
-const RANGE_PART = /^(>=|<=|>|<|==)?(\d+)\.(\d+)$/;
+const RANGE_PART = /^(>=|<=|>|<|==)?(\d+)\.(\d+)(?:\.(\d+))?$/;
 
 /** Checks a version range (`>=3.12`, `<3.13`, `3.11`, `>=3.11 <3.13`); records the problem. */
 function checkRange(value: unknown, at: string, problems: string[]): boolean {
   if (typeof value === 'string' && value.trim() && value.trim().split(/\s+/).every((part) => RANGE_PART.test(part))) return true;
-  problems.push(`${at}" must be a Python version range like ">=3.12", "<3.13", "3.11" or ">=3.11 <3.13", got ${JSON.stringify(value)}.`);
+  problems.push(`${at}" must be a Python version range like ">=3.12", "<3.13.8", "3.11" or ">=3.11 <3.13", got ${JSON.stringify(value)}.`);
   return false;
 }
 
-/** Does version `3.X` fall in `range` (space-separated comparisons, all must hold; a bare version means ==)? */
+/**
+ * Does `version` (`3.13` or `3.13.15`) fall in `range`? Parts are space-separated
+ * comparisons that must all hold; a bare version means ==. A part with a patch
+ * level (`<3.13.8`) compares the patch too (a version without one counts as .0);
+ * a part without one compares major.minor only.
+ */
 export function inPythonRange(version: string, range: string): boolean {
-  const [major, minor] = version.split('.').map(Number);
+  const [major, minor, patch = 0] = version.split('.').map(Number);
   return range.trim().split(/\s+/).every((part) => {
     const m = RANGE_PART.exec(part);
     if (!m) return false;
-    const cmp = major - Number(m[2]) || minor - Number(m[3]);
+    const cmp = major - Number(m[2]) || minor - Number(m[3]) || (m[4] === undefined ? 0 : patch - Number(m[4]));
     switch (m[1]) {
       case '>=': return cmp >= 0;
       case '<=': return cmp <= 0;
@@ -260,7 +265,7 @@ export function normalizeGlob(glob: string): string {
 
 export interface RuleContext {
   profile: PackProfile;
-  /** The stdlib's Python version (`3.13`): rules and globs for other versions do not apply. All apply when absent. */
+  /** The Python version packed for (`3.13.15`, or `3.13`): rules and globs for other versions do not apply. All apply when absent. */
   version?: string;
   /**
    * Top-level module names of this version's full stdlib (CPython's Lib/). A rule pattern

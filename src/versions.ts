@@ -20,3 +20,13 @@ export function nearestVersion(version: string, kept: string[]): string | undefi
   const below = sorted.filter((v) => compareVersions(v, version) < 0);
   return below.length ? below[below.length - 1] : sorted[0];
 }
+
+/**
+ * The bytecode magic number a CPython source tree states in
+ * Include/internal/pycore_magic_number.h (`#define PYC_MAGIC_NUMBER 3627`), where
+ * 3.14 moved it out of Lib/importlib/_bootstrap_external.py.
+ */
+export function readMagicFromHeader(source: string): number | undefined {
+  const match = /^#define\s+PYC_MAGIC_NUMBER\s+(\d+)\s*$/m.exec(source);
+  return match ? Number(match[1]) : undefined;
+}

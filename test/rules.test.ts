@@ -142,7 +142,7 @@ const BAD: { name: string; files: Record<string, unknown>; expect: (string | Reg
   { name: 'an absolute glob', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: ['/etc/passwd'] }] } }, expect: ['"rules[0].omit[0]" must be a POSIX glob relative to the stdlib, got "/etc/passwd"'] },
   { name: 'a glob with ..', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: ['json/../../x.py'] }] } }, expect: ['"rules[0].omit[0]" must be a POSIX glob relative to the stdlib'] },
   { name: 'a glob with a backslash', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: ['json\\decoder.py'] }] } }, expect: ['"rules[0].omit[0]" must be a POSIX glob'] },
-  { name: 'a python range that is not one', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: ['a'], python: '3.x' }] } }, expect: ['"rules[0].python" must be a Python version range like ">=3.12", "<3.13", "3.11" or ">=3.11 <3.13", got "3.x"'] },
+  { name: 'a python range that is not one', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: ['a'], python: '3.x' }] } }, expect: ['"rules[0].python" must be a Python version range like ">=3.12", "<3.13.8", "3.11" or ">=3.11 <3.13", got "3.x"'] },
   { name: 'a glob object with a bad range', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: [{ glob: 'a.py', python: '=>3.12' }] }] } }, expect: ['"rules[0].omit[0].python" must be a Python version range', 'got "=>3.12"'] },
   { name: 'a glob object with an unknown field', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: [{ glob: 'a.py', python: '<3.13', pyhton: 1 }] }] } }, expect: ['"rules[0].omit[0].pyhton" is not a glob field (allowed: glob, python)'] },
   { name: 'a glob object without a glob', files: { 'bad.json': { rules: [{ id: 'x', reason: 'r', omit: [{ python: '<3.13' }, 'b.py'] }] } }, expect: ['"rules[0].omit[0]" must be a glob string, got {"python":"<3.13"}'] },
@@ -518,11 +518,14 @@ fixtures.run();
 // ---
 const ranges = suite('inPythonRange');
 
-ranges('compares minor versions numerically, every part must hold', () => {
+ranges('compares versions numerically, patch levels where the range names one; every part must hold', () => {
   const table: [string, string, boolean][] = [
     ['3.11', '<3.13', true], ['3.13', '<3.13', false], ['3.9', '<3.10', true], ['3.10', '>=3.9', true],
     ['3.12', '>=3.11 <3.13', true], ['3.13', '>=3.11 <3.13', false], ['3.14', '3.14', true], ['3.14', '==3.13', false],
     ['3.14', '>3.13', true], ['3.13', '<=3.13', true], ['4.0', '>=3.14', true],
+    // A patch level counts only where the range names one.
+    ['3.13.7', '<3.13.8', true], ['3.13.8', '<3.13.8', false], ['3.13.15', '<3.13.8', false], ['3.12.9', '<3.13.8', true],
+    ['3.13.15', '<3.14', true], ['3.13.15', '3.13', true], ['3.13', '<3.13.8', true], ['3.14.2', '>=3.14.1', true],
   ];
   for (const [version, range, want] of table) assert.is(inPythonRange(version, range), want, `${version} in ${range}`);
 });
