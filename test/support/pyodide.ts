@@ -1,25 +1,58 @@
 /**
- * Runtime proof harness: loads a stdlib zip into Pyodide 0.25.1 (CPython 3.11.3
- * on Emscripten, running in Node) and imports modules inside WASM.
+ * Runtime proof harness: loads a stdlib zip into a real Pyodide (CPython on
+ * Emscripten, running in Node) and imports modules inside WASM. One release per
+ * CPython version (devDependencies): 0.25.1 (3.11.3), 0.27.7 (3.12.7),
+ * 0.29.5 (3.13.2), 314.0.8 (3.14.2).
  *
- * Pyodide mounts the zip given as `stdLibURL` at /lib/python311.zip and puts it
+ * Pyodide mounts the zip given as `stdLibURL` at /lib/python3XY.zip and puts it
  * on sys.path; its bootstrap imports `_pyodide`, `pyodide` and the Emscripten
  * sysconfigdata from there, so a bundle must carry them (pack `add`).
- * Loading costs about 2 s on a 2-core machine: load once per test file.
+ * Loading costs 2-5 s on a 2-core machine: load once per test file.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { unzipSync } from 'fflate';
-import { loadPyodide, type PyodideInterface } from 'pyodide';
+import type { PyodideInterface } from 'pyodide';
 
 const require = createRequire(import.meta.url);
-/** Directory of the installed `pyodide` package (holds pyodide.asm.wasm, python_stdlib.zip). */
-export const pyodideDir = dirname(require.resolve('pyodide/package.json'));
-/** Pyodide's own stdlib zip: validates the harness and is the source of `_pyodide/`, `pyodide/`. */
-export const pyodideStdlibZip = join(pyodideDir, 'python_stdlib.zip');
-/** Where Pyodide mounts the zip passed as `stdLibURL` (and where its co_filenames must point). */
-export const MOUNTED_ZIP = '/lib/python311.zip';
+
+export interface PyodideRelease {
+  /** The npm package name it is installed under (an alias for all but 0.25.1). */
+  pkg: string;
+  /** Pyodide's version. */
+  release: string;
+  /** The CPython it runs (`3.13.2`). */
+  python: string;
+  /** The installed package's directory (pyodide.mjs, pyodide.asm.wasm, python_stdlib.zip). */
+  dir: string;
+  /** Its own stdlib zip: the source of `_pyodide/`, `pyodide/` and its sysconfigdata. */
+  stdlibZip: string;
+  /** Where it mounts the zip passed as `stdLibURL` (and where co_filenames must point). */
+  mountedZip: string;
+}
+
+function release(pkg: string, version: string, python: string): PyodideRelease {
+  const dir = dirname(require.resolve(`${pkg}/package.json`));
+  const nodot = python.split('.').slice(0, 2).join('');
+  return { pkg, release: version, python, dir, stdlibZip: join(dir, 'python_stdlib.zip'), mountedZip: `/lib/python${nodot}.zip` };
+}
+
+/** The Pyodide release of each CPython minor version. */
+export const PYODIDE: Record<'3.11' | '3.12' | '3.13' | '3.14', PyodideRelease> = {
+  '3.11': release('pyodide', '0.25.1', '3.11.3'),
+  '3.12': release('pyodide-0.27', '0.27.7', '3.12.7'),
+  '3.13': release('pyodide-0.29', '0.29.5', '3.13.2'),
+  '3.14': release('pyodide-314', '314.0.8', '3.14.2'),
+};
+
+/** Directory of the installed `pyodide` 0.25.1 package (holds pyodide.asm.wasm, python_stdlib.zip). */
+export const pyodideDir = PYODIDE['3.11'].dir;
+/** Pyodide 0.25.1's own stdlib zip: validates the harness and is the source of `_pyodide/`, `pyodide/`. */
+export const pyodideStdlibZip = PYODIDE['3.11'].stdlibZip;
+/** Where Pyodide 0.25.1 mounts the zip passed as `stdLibURL` (and where its co_filenames must point). */
+export const MOUNTED_ZIP = PYODIDE['3.11'].mountedZip;
 
 export interface Bundle {
   py: PyodideInterface;
@@ -33,21 +66,25 @@ export interface LoadOptions {
   /** Interpreter command line, e.g. ['-S'] to skip `site`. */
   args?: string[];
   env?: Record<string, string>;
+  /** The Pyodide to load. @default PYODIDE['3.11'] (0.25.1) */
+  pyodide?: PyodideRelease;
 }
 
-/** Loads Pyodide with `zipPath` as its stdlib. Output is captured, not printed. */
+/** Loads a Pyodide with `zipPath` as its stdlib. Output is captured, not printed. */
 export async function loadBundle(zipPath: string, options: LoadOptions = {}): Promise<Bundle> {
+  const pyodide = options.pyodide ?? PYODIDE['3.11'];
   let stdout = '';
   let stderr = '';
   const started = performance.now();
+  const { loadPyodide } = (await import(pathToFileURL(join(pyodide.dir, 'pyodide.mjs')).href)) as { loadPyodide: (config: object) => Promise<PyodideInterface> };
   const py = await loadPyodide({
-    indexURL: pyodideDir + '/',
+    indexURL: pyodide.dir + '/',
     stdLibURL: zipPath,
     // loadPyodide merges with Object.assign: an explicit `undefined` would erase its defaults.
     ...(options.args ? { args: options.args } : {}),
     ...(options.env ? { env: { ...options.env } } : {}),
-    stdout: (line) => void (stdout += line + '\n'),
-    stderr: (line) => void (stderr += line + '\n'),
+    stdout: (line: string) => void (stdout += line + '\n'),
+    stderr: (line: string) => void (stderr += line + '\n'),
   });
   const loadMs = performance.now() - started;
   return {
@@ -94,7 +131,7 @@ export interface ImportReport {
 // message; BaseException is caught too (SystemExit from a module that exits).
 // A module that failed is dropped from sys.modules by the import system, so a
 // later import retries it instead of seeing a half-initialised module.
-const IMPORT_ALL_PY = `
+export const IMPORT_ALL_PY = `
 import importlib, json, re, warnings
 def _pywasm_assets_import_all(names):
     ok, failed = [], []
