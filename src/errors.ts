@@ -21,7 +21,8 @@ export type PackErrorCode =
   | 'ERR_ADD'
   | 'ERR_STRICT'
   | 'ERR_WRITE'
-  | 'ERR_PACKAGE';
+  | 'ERR_PACKAGE'
+  | 'ERR_UNLOADABLE';
 
 export class PackError extends Error {
   override name = 'PackError';

@@ -41,6 +41,8 @@ export interface ResolvedOptions {
   invalidation: PackInvalidation;
   allowSyntaxErrors: boolean;
   compression: PackCompression;
+  /** Why `compression` is not the default deflate (the target cannot inflate), for the summary. */
+  compressionReason?: string;
   level: number;
   sources: PackSources;
   strict: boolean;
@@ -185,6 +187,32 @@ export function defaultCacheDir(cwd: string): string {
   return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(homedir(), '.cache'), 'pywasm-assets');
 }
 
+/**
+ * The zip method the target can read. zipimport inflates deflated entries with
+ * zlib, so a target without it (a stock WASI build: the WASI SDK ships no zlib)
+ * could not even start: its interpreter reads `encodings` from the zip during
+ * start-up ("ZipImportError: can't decompress data; zlib not available"). Such a
+ * target gets a stored zip by default, and an explicit deflate is refused.
+ */
+function chooseCompression(flag: PackCompression | 'auto', facts: BuildFacts): { compression: PackCompression; compressionReason?: string } {
+  const zlib = facts.modules.get('zlib');
+  if (zlib?.available) return { compression: flag === 'auto' ? 'deflate' : flag };
+  const evidence = zlib?.evidence ?? `zlib: named by no build fact in ${facts.source || 'the build facts'}, so unavailable`;
+  if (flag === 'deflate') {
+    throw new PackError(
+      'ERR_UNLOADABLE',
+      `--compression deflate: the target has no zlib (${evidence}), so its zipimport could not inflate the zip and the interpreter would die at start-up ("can't decompress data; zlib not available").`,
+      'Drop --compression (a target without zlib gets a stored zip), or build the target with zlib.',
+    );
+  }
+  return { compression: 'stored', compressionReason: flag === 'auto' ? `stored, because the target has no zlib (${evidence}): its zipimport reads only stored entries without it` : undefined };
+}
+
+/** An explicit package name for a WASI target (a WASI runtime has no use for a file_packager package). */
+function pkgFlagForWasi(flag: string | false | undefined, target: PackTarget): boolean {
+  return target === 'wasi' && typeof flag === 'string';
+}
+
 export interface ResolveResult {
   options: ResolvedOptions;
   warnings: { code: string; message: string }[];
@@ -207,7 +235,7 @@ export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {
   const optimize = oneOf(input.optimize, [0, 1, 2] as const, 'optimize', 0);
   const invalidation = oneOf(input.invalidation, INVALIDATIONS, 'invalidation', 'unchecked-hash');
   const sources = oneOf(input.sources, SOURCES, 'sources', 'pyc');
-  const compression = oneOf(input.compression, COMPRESSIONS, 'compression', 'deflate');
+  const compressionFlag = oneOf<PackCompression | 'auto'>(input.compression, [...COMPRESSIONS], 'compression', 'auto');
   const level = input.level ?? 9;
   if (!Number.isInteger(level) || level < 0 || level > 9) throw new PackError('ERR_OPTION', `--level must be an integer from 0 to 9; got ${input.level}.`);
   const jobs = input.jobs ?? availableParallelism();
@@ -315,6 +343,10 @@ export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {
   }
   if (target === 'wasi') facts.platform = 'wasi';
 
+  const { compression, compressionReason } = chooseCompression(compressionFlag, facts);
+  if (pkgFlagForWasi(input.package, target)) {
+    throw new PackError('ERR_OPTION', `--package ${input.package}: a file_packager package is for Emscripten programs; a WASI runtime reads the files from the directory it maps (--target wasi).`, 'Drop --package, and map the output directory into the runtime (e.g. node:wasi preopens { "/": <out> }).');
+  }
   if (!prefix.startsWith('/')) throw new PackError('ERR_OPTION', `prefix= in ${makefile} must be absolute; got ${JSON.stringify(prefix)}.`, 'Pass --prefix /usr/local.');
   const out = input.out ? abs(input.out) : builddir ?? abs('dist');
   if (isInside(out, lib)) {
@@ -366,6 +398,7 @@ export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {
       invalidation,
       allowSyntaxErrors: input.allowSyntaxErrors ?? false,
       compression,
+      ...(compressionReason ? { compressionReason } : {}),
       level,
       sources,
       strict: input.strict ?? false,

@@ -479,6 +479,7 @@ export async function pack(input: PackOptions): Promise<PackResult> {
     version: options.version,
     target: options.target,
     profile: options.profile,
+    compression: { method: options.compression, ...(options.compressionReason ? { reason: options.compressionReason } : {}) },
     kept,
     omitted,
     decisions,

@@ -13,6 +13,7 @@ export function formatMiB(bytes: number): string {
 export function formatSummary(result: PackResult): string {
   const zip = result.outputs.find((o) => o.kind === 'zip')!;
   const lines = [`Created ${zip.path} (${formatMiB(zip.bytes)}, ${result.stats.modules} modules, ${result.stats.omitted} omitted)`];
+  if (result.compression.reason) lines.push(`  zip entries ${result.compression.reason}`);
   for (const o of result.outputs) if (o.kind !== 'zip') lines.push(`  ${o.path} (${o.bytes} bytes)`);
   if (result.warnings.length) {
     lines.push(`${result.warnings.length} warning${result.warnings.length > 1 ? 's' : ''}:`);

@@ -57,7 +57,11 @@ export interface PackOptions {
   invalidation?: PackInvalidation;
   /** Ship sources that fail to compile as `.py` instead of failing. @default false */
   allowSyntaxErrors?: boolean;
-  /** @default 'deflate' */
+  /**
+   * Zip method. A target without zlib cannot read deflated entries: it gets `stored`, and
+   * an explicit `deflate` for it is an error (ERR_UNLOADABLE).
+   * @default 'deflate', or 'stored' when the build facts say the target has no zlib
+   */
   compression?: PackCompression;
   /** Deflate level 0-9. @default 9 */
   level?: number;
@@ -167,6 +171,8 @@ export interface PackResult {
   version: string;
   target: PackTarget;
   profile: PackProfile;
+  /** How the zip's entries are stored; `reason` when the target decided it (no zlib: stored). */
+  compression: { method: PackCompression; reason?: string };
   kept: KeptModule[];
   omitted: OmittedFile[];
   decisions: Decision[];

@@ -18,6 +18,7 @@ import { main } from '../src/cli.js';
 import { PackError } from '../src/errors.js';
 import { pack } from '../src/index.js';
 import type { PackFs, PackOptions } from '../src/types.js';
+import { REPO as REPO_ROOT } from './helpers.js';
 import { bootstrapExternal, captureIO, filesUnder, HAS_PYTHON3, makeTmp, PYTHON3, rmTmp, SMALL_LIB, writeTree } from './fixtures/errors/support.js';
 
 const PY = PYTHON3 ?? 'python3';
@@ -567,6 +568,59 @@ badOption('the CLI exits 1 for --level 12 and --jobs 0', inTmp(async (dir) => {
 }));
 
 badOption.run();
+
+// ---
+const unloadable = pySuite('ERR_UNLOADABLE: output the target could not load');
+
+/** A WASI build root whose sysconfigdata says zlib is 'missing' (the WASI SDK has no zlib), and one that has it. */
+function wasiBuildRoot(dir: string, zlib: 'missing' | 'yes'): string {
+  const root = path.join(dir, `wasi-${zlib}`);
+  nodeFs.cpSync(path.join(REPO_ROOT, 'test/fixtures/builds/wasi-3.11'), root, { recursive: true });
+  const file = path.join(root, 'build/lib.wasi-wasm32-3.11/_sysconfigdata__wasi_wasm32-wasi.py');
+  const text = nodeFs.readFileSync(file, 'utf8');
+  assert.match(text, /'MODULE_ZLIB_STATE': 'missing'/);
+  nodeFs.writeFileSync(file, text.replace("'MODULE_ZLIB_STATE': 'missing'", `'MODULE_ZLIB_STATE': '${zlib}'`));
+  return root;
+}
+
+unloadable('a target without zlib gets a stored zip by default, and the result and summary say why', inTmp(async (dir) => {
+  const base = options(dir, { builddir: wasiBuildRoot(dir, 'missing') });
+  writeTree(base.lib!, SMALL_LIB);
+  const result = await pack(base);
+  assert.is(result.compression.method, 'stored');
+  assert.match(result.compression.reason!, /^stored, because the target has no zlib \(MODULE_ZLIB_STATE = 'missing' in .*_sysconfigdata__wasi_wasm32-wasi\.py\)/);
+  const zip = nodeFs.readFileSync(result.outputs.find((o) => o.kind === 'zip')!.path);
+  // Every local header's method is 0 (stored).
+  for (let i = zip.indexOf('PK\x03\x04'); i >= 0; i = zip.indexOf('PK\x03\x04', i + 4)) assert.is(zip.readUInt16LE(i + 8), 0);
+  const r = await cli(packArgv({ ...base, out: path.join(dir, 'out-cli') }, '--builddir', base.builddir!, '--package', 'false'));
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(r.stdout.split('\n')[1].startsWith("  zip entries stored, because the target has no zlib (MODULE_ZLIB_STATE = 'missing' in "), r.stdout);
+}));
+
+unloadable('an explicit --compression deflate for it is refused, naming the fact and what to do; nothing is written', inTmp(async (dir) => {
+  const base = options(dir, { builddir: wasiBuildRoot(dir, 'missing'), compression: 'deflate' });
+  writeTree(base.lib!, SMALL_LIB);
+  const err = await packError(base);
+  assert.is(err.code, 'ERR_UNLOADABLE');
+  assert.match(err.message, /^--compression deflate: the target has no zlib \(MODULE_ZLIB_STATE = 'missing' in .*\), so its zipimport could not inflate the zip and the interpreter would die at start-up/);
+  assert.ok(err.hint?.includes('Drop --compression'), err.hint);
+  assertNoOutput(base.out!);
+  // Stored, asked for explicitly, is fine; and a target with zlib gets deflate, with no reason given.
+  assert.is((await pack({ ...base, compression: 'stored' })).compression.reason, undefined);
+  const withZlib = await pack({ ...base, compression: undefined, builddir: wasiBuildRoot(dir, 'yes'), out: path.join(dir, 'out-zlib') });
+  assert.equal(withZlib.compression, { method: 'deflate' });
+}));
+
+unloadable('a file_packager package asked for a WASI target is refused (a WASI runtime maps the directory)', inTmp(async (dir) => {
+  const base = options(dir, { builddir: wasiBuildRoot(dir, 'missing'), package: 'stdlib' });
+  writeTree(base.lib!, SMALL_LIB);
+  const err = await packError(base);
+  assert.is(err.code, 'ERR_OPTION');
+  assert.ok(err.message.startsWith('--package stdlib: a file_packager package is for Emscripten programs'), err.message);
+  assertNoOutput(base.out!);
+}));
+
+unloadable.run();
 
 // ---
 const writeFails = pySuite('ERR_WRITE: a failed write leaves no output behind');
