@@ -17,7 +17,7 @@
  * - configure.ac: every `PY_STDLIB_MOD([name]...)` / `PY_STDLIB_MOD_SIMPLE`
  *   defines `MODULE_<NAME>_STATE`; the ones commented out with `dnl` are still
  *   built by setup.py and have no state variable.
- * - PC/config.c and PCbuild/*.vcxproj (`<TargetExt>.pyd`): the Windows build's
+ * - PC/config.c and PCbuild/*.vcxproj (`<TargetExt>.pyd`, since 3.13 `$(PyStdlibPydExt)`): the Windows build's
  *   built-in and extension modules; those no POSIX list names (and that are not
  *   Lib/ modules) exist only on Windows.
  * - Python/stdlib_module_names.h: `sys.stdlib_module_names`, the top-level names of
@@ -111,7 +111,7 @@ export function deriveBuiltins(srcdir: string, fs: PackFs = nodeFs): BuiltinsDat
   const pyd = fs
     .readdirSync(join(srcdir, 'PCbuild'))
     .map(String)
-    .filter((f) => f.endsWith('.vcxproj') && read(`PCbuild/${f}`).includes('<TargetExt>.pyd</TargetExt>'))
+    .filter((f) => f.endsWith('.vcxproj') && /<TargetExt>(?:\.pyd|\$\(PyStdlibPydExt\))<\/TargetExt>/.test(read(`PCbuild/${f}`)))
     .map((f) => f.slice(0, -'.vcxproj'.length));
   const stdlibNames = [...read('Python/stdlib_module_names.h').matchAll(/^"([A-Za-z0-9_]+)",$/gm)].map((m) => m[1]);
   const inLib = (n: string) => exists(join('Lib', `${n}.py`)) || exists(join('Lib', n));
