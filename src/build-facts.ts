@@ -149,7 +149,7 @@ export function readBuildFacts({ fs, makefilePath, sysconfigdataPath }: ReadBuil
   if (sysconfigdataPath) {
     sysconfigdataName = path.basename(sysconfigdataPath).replace(/\.py$/, '');
     sysconfigdataSource = readBytes(fs, sysconfigdataPath, 'ERR_SYSCONFIGDATA', 'the sysconfigdata module');
-    const vars = readSysconfigdataVars(Buffer.from(sysconfigdataSource).toString('utf8'), sysconfigdataPath);
+    const vars = readSysconfigdataVars(sysconfigdataSource, sysconfigdataPath);
     platform =
       platformOfSysconfigdata(sysconfigdataName) ??
       (String(vars.get('MACHDEP') ?? '') === 'wasi' ? 'wasi' : 'emscripten');
@@ -179,7 +179,7 @@ export function readBuildFacts({ fs, makefilePath, sysconfigdataPath }: ReadBuil
 }
 
 /** `build_time_vars` of a sysconfigdata module, parsed as a literal. */
-export function readSysconfigdataVars(source: string, file: string): Map<string, PyValue> {
+export function readSysconfigdataVars(source: Uint8Array | string, file: string): Map<string, PyValue> {
   try {
     return parsePythonDictLiteral(source, 'build_time_vars');
   } catch (error) {
