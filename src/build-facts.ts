@@ -70,10 +70,18 @@ export function pythonForBuild(vars: Map<string, string>): string | undefined {
   const words: string[] = [];
   let word = '';
   let depth = 0;
+  // Shell quotes too: WASI builds set _PYTHON_HOSTRUNNER='wasmtime run ... --' first.
+  let quote: string | undefined;
   for (const ch of raw) {
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      word += ch;
+      continue;
+    }
+    if ((ch === "'" || ch === '"' || ch === '`') && depth === 0) quote = ch;
     if (ch === '(' || ch === '{') depth++;
     if (ch === ')' || ch === '}') depth = Math.max(0, depth - 1);
-    if (/\s/.test(ch) && depth === 0) {
+    if (/\s/.test(ch) && depth === 0 && !quote) {
       if (word) words.push(word);
       word = '';
     } else word += ch;
@@ -81,6 +89,8 @@ export function pythonForBuild(vars: Map<string, string>): string | undefined {
   if (word) words.push(word);
   const command = words.find((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
   if (!command) return undefined;
+  const quoted = /^(['"])(.*)\1$/.exec(command);
+  if (quoted) return expandMakeVars(quoted[2], vars) || undefined;
   const expanded = expandMakeVars(command, vars).trim().split(/\s+/)[0];
   return expanded || undefined;
 }

@@ -96,6 +96,13 @@ python('finds the interpreter after the env assignments configure writes (with $
   assert.is(pythonForBuild(vars), '/abs/build/python');
 });
 
+python("skips a WASI build's quoted host runner, whose value holds spaces and -- (configure.ac: _PYTHON_HOSTRUNNER='wasmtime run ...')", () => {
+  const makefile = nodeFs.readFileSync(path.join(REPO, 'test/fixtures/builds/wasi-3.11/Makefile'), 'utf8');
+  assert.match(makefile, /^PYTHON_FOR_BUILD=_PYTHON_HOSTRUNNER='wasmtime run /m);
+  assert.is(pythonForBuild(parseMakefile(makefile)), '/src/cpython/builddir/build/python');
+  assert.is(pythonForBuild(parseMakefile(`PYTHON_FOR_BUILD=A="x y" B='p q' "/opt/my python/bin/python3"\n`)), '/opt/my python/bin/python3');
+});
+
 python('returns a literal interpreter path as written', () => {
   const vars = parseMakefile(`PYTHON_FOR_BUILD=_PYTHON_PROJECT_BASE=$(abs_builddir) /opt/python3.11/bin/python3.11\n`);
   assert.is(pythonForBuild(vars), '/opt/python3.11/bin/python3.11');
