@@ -328,6 +328,32 @@ function collectUnits(ctx: Context, tree: DiscoverResult, decisions: Decision[])
   return units;
 }
 
+/**
+ * Modules every CPython for WebAssembly imports from the stdlib zip while it starts,
+ * before any user code: `init_fs_encoding` (Python/pylifecycle.c) looks up the UTF-8
+ * codec, which imports the `encodings` package (it imports `encodings.aliases`) and
+ * `encodings.utf_8`. Everything else it needs is built in or frozen (3.11-3.14;
+ * measured in the WASI build with `-S` and without).
+ */
+const STARTUP_MODULES = ['encodings', 'encodings.aliases', 'encodings.utf_8'];
+
+/**
+ * A bundle that omits a start-up module its stdlib has cannot start at all: refuse it
+ * (ERR_UNLOADABLE). (A tree without them is no CPython stdlib; tests use such trees.)
+ */
+function checkStartupModules(units: Unit[], decisions: Decision[]): void {
+  const shipped = new Set(units.map((u) => u.module));
+  const dropped = STARTUP_MODULES.map((m) => ({ m, d: decisions.find((x) => x.action === 'omit' && x.path.endsWith('.py') && moduleName(x.path) === m) }));
+  const missing = dropped.filter(({ m, d }) => d && !shipped.has(m));
+  if (!missing.length) return;
+  const why = missing.map(({ m, d }) => `${m} (omitted by ${d!.rule?.id}: ${d!.rule?.pattern})`);
+  throw new PackError(
+    'ERR_UNLOADABLE',
+    `The bundle would lack ${why.join(', ')}, which the interpreter imports while it starts (to decode file names): it would die at start-up.`,
+    'Keep them: drop the --omit or rule that names them, or pass --keep encodings/aliases.py --keep encodings/utf_8.py --keep encodings/__init__.py.',
+  );
+}
+
 function zipRoot(options: ResolvedOptions): string {
   return `${options.prefix === '/' ? '' : options.prefix}/lib/python${options.versionNodot}.zip`;
 }
@@ -422,6 +448,7 @@ export async function pack(input: PackOptions): Promise<PackResult> {
   // Import closure: which kept modules cannot import, and (wasm profile) pruning.
   const graph: ImportGraphReport = checked ?? (await timed(ctx, 'imports', () => analyzeImports(ctx.options, units, decisions, ctx.warnings)));
   if (graph.pruned.size) units = units.filter((u) => !(u.origin === 'stdlib' && graph.pruned.has(u.path)));
+  checkStartupModules(units, decisions);
 
   if (options.omittedHints) {
     const omittedModules = decisions

@@ -620,6 +620,21 @@ unloadable('a file_packager package asked for a WASI target is refused (a WASI r
   assertNoOutput(base.out!);
 }));
 
+unloadable('omitting a module the interpreter imports while it starts (encodings and its UTF-8 codec) is refused, naming the rule', inTmp(async (dir) => {
+  const encodings = { 'encodings/__init__.py': 'from . import aliases\n', 'encodings/aliases.py': 'aliases = {}\n', 'encodings/utf_8.py': 'import codecs\n', 'codecs.py': '' };
+  const base = options(dir);
+  writeTree(base.lib!, { ...SMALL_LIB, ...encodings });
+  for (const omit of ['encodings/utf_8.py', 'encodings/']) {
+    const err = await packError({ ...base, omit: [omit] });
+    assert.is(err.code, 'ERR_UNLOADABLE');
+    assert.match(err.message, new RegExp(`^The bundle would lack encodings${omit === 'encodings/' ? '' : '\\.utf_8'} \\(omitted by cli-omit: ${omit.replace('.', '\\.')}\\)`));
+    assert.ok(err.message.endsWith('which the interpreter imports while it starts (to decode file names): it would die at start-up.'), err.message);
+    assertNoOutput(base.out!);
+  }
+  // Kept, it packs.
+  assert.ok((await pack(base)).kept.some((k) => k.module === 'encodings.utf_8'));
+}));
+
 unloadable.run();
 
 // ---
