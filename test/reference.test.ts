@@ -15,7 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   buildFixtures,
+  cpython313Srcdir,
   cpythonSrcdir,
+  python313,
   listZipEntries,
   runReference,
   runReferenceDetailed,
@@ -208,3 +210,38 @@ if (!missing) {
 }
 
 Acceptance.run();
+
+// ---
+
+const Acceptance313 = suite("pack({ profile: 'cpython' }): same zip entries as wasm_assets.py 3.13.15");
+
+const missing313 = !existsSync(join(cpython313Srcdir, 'Tools/wasm/wasm_assets.py'))
+  ? `no CPython 3.13.15 sources at ${cpython313Srcdir} (bash test/support/fetch-cpython.sh 3.13.15)`
+  : !existsSync(python313)
+    ? `no native CPython 3.13.15 at ${python313} (bash test/support/build-native-python.sh 3.13.15)`
+    : '';
+
+Acceptance313("writes 3.13.15's entries in its order on its own tree, with a real 3.13 build's facts (emscripten-3.13: Pyodide 0.29.5's)", async () => {
+  if (missing313) {
+    if (process.env.CI) assert.unreachable(`CI: ${missing313}`);
+    return console.log(`  skipped: ${missing313}`);
+  }
+  const { pack } = (await import('../src/index.js')) as typeof import('../src/index.js');
+  const fx = copyFixture('emscripten-3.13');
+  const out = mkdtempSync(join(tmpdir(), 'pywasm-ref-out-'));
+  try {
+    const expected = await runReference({ srcdir: cpython313Srcdir, builddir: fx.dir, prefix: '/usr/local', python: python313 });
+    assert.is(expected.length, 456, 'the script writes 456 entries for this tree and these facts');
+    const result = await pack({ srcdir: cpython313Srcdir, builddir: fx.dir, profile: 'cpython', prefix: '/usr/local', out, buildPython: python313, package: false });
+    const actual = listZipEntries(readFileSync(result.outputs.find((o) => o.kind === 'zip')!.path));
+    const diff = diffEntries(actual, expected);
+    assert.ok(diff === '', diff);
+    // 3.13.8+ keeps email/; the rlcompleter rule still holds (readline is 'n/a' there).
+    assert.ok(actual.includes('email/__init__.pyc') && !actual.includes('rlcompleter.pyc'));
+  } finally {
+    fx.done();
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+Acceptance313.run();

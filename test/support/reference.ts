@@ -1,19 +1,29 @@
 /**
- * Runs the real reference, CPython 3.11.2's `Tools/wasm/wasm_assets.py` (from the source
- * tarball fetched by `test/support/fetch-cpython.sh`), and reports what it put in the zip.
+ * Runs the real reference, the `Tools/wasm/wasm_assets.py` of a CPython source tree fetched
+ * by `test/support/fetch-cpython.sh` (3.11.2, or 3.13.15 with the native interpreter that
+ * `test/support/build-native-python.sh 3.13.15` builds), and reports what it put in the zip.
  * The acceptance test compares `pack({ profile: 'cpython' })` with this, entry by entry.
  *
- * The script is run the way the build's Makefile runs it (Makefile.pre.in `wasm_stdlib`):
+ * The script is run the way the build's Makefile runs it (Makefile.pre.in `wasm_stdlib`, the
+ * same rule in 3.11 and 3.13):
  * `$(PYTHON_FOR_BUILD) $(srcdir)/Tools/wasm/wasm_assets.py --buildroot . --prefix $(prefix)`
- * from the build root, where `PYTHON_FOR_BUILD` (configure.ac, cross builds) is
+ * from the build root, where `PYTHON_FOR_BUILD` (configure.ac, cross builds) is, in 3.11,
  *   _PYTHON_PROJECT_BASE=$(abs_builddir) _PYTHON_HOST_PLATFORM=$(_PYTHON_HOST_PLATFORM)
  *   PYTHONPATH=$(abs_builddir)/`cat pybuilddir.txt`:$(srcdir)/Lib
  *   _PYTHON_SYSCONFIGDATA_NAME=_sysconfigdata_$(ABIFLAGS)_$(MACHDEP)_$(MULTIARCH) <build python>
- * The script needs two of these: `sysconfig._get_sysconfigdata_name()` reads
- * `_PYTHON_SYSCONFIGDATA_NAME` (which file to load from the build dir) and
- * `sysconfig.get_platform()` returns `_PYTHON_HOST_PLATFORM` (`emscripten-wasm32` turns on
- * the networking omit list). It also reads `pybuilddir.txt` relative to the current
- * directory, not to `--buildroot`, so the working directory must be the build root.
+ * and in 3.13 (configure.ac l.167) the build directory left PYTHONPATH ("foreign modules in
+ * sys.path can cause crashes", Lib/sysconfig/__init__.py) for a variable of its own:
+ *   ... PYTHONPATH=$(srcdir)/Lib _PYTHON_SYSCONFIGDATA_NAME=...
+ *   _PYTHON_SYSCONFIGDATA_PATH=$(abs_builddir)/`cat pybuilddir.txt` <build python>
+ * Which form a tree uses is read from its configure.ac. The script needs two of these
+ * variables: `sysconfig._get_sysconfigdata_name()` reads `_PYTHON_SYSCONFIGDATA_NAME` (which
+ * file to load from the build dir) and `sysconfig.get_platform()` returns
+ * `_PYTHON_HOST_PLATFORM` (`emscripten-wasm32` turns on the networking omit list). It reads
+ * the sysconfigdata by path (pybuilddir.txt + that name) and execs it, never imports it, so
+ * the PYTHONPATH difference does not change its output. It also reads `pybuilddir.txt`
+ * relative to the current directory, not to `--buildroot`, so the working directory must be
+ * the build root. The interpreter must be of the tree's X.Y: it compiles the pycs, and the
+ * script names the zip and `lib/python3.X/` after its `sys.version_info`.
  *
  * The script writes `__pycache__/` next to every source it compiles and its outputs into the
  * build root, so both the source tree (Lib/ and Tools/wasm/ only) and the build root are
@@ -36,6 +46,14 @@ const run = promisify(execFile);
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** Where `fetch-cpython.sh` extracts the 3.11.2 source tarball. */
 export const cpythonSrcdir = join(repoRoot, '.cache/cpython-3.11.2');
+/** Where `fetch-cpython.sh <version>` extracts a CPython source tarball. */
+export const cpythonSrcdirFor = (version: string): string => join(repoRoot, `.cache/cpython-${version}`);
+/** The interpreter `build-native-python.sh <version>` installs: `.cache/python-3.13.15/bin/python3.13`. */
+export const nativePythonFor = (version: string): string =>
+  join(repoRoot, `.cache/python-${version}/bin/python${version.split('.').slice(0, 2).join('.')}`);
+/** CPython 3.13.15: sources (`fetch-cpython.sh 3.13.15`) and native build (`build-native-python.sh 3.13.15`). */
+export const cpython313Srcdir = cpythonSrcdirFor('3.13.15');
+export const python313 = nativePythonFor('3.13.15');
 /** Where `fetch-cpython.sh` unpacks Debian's installed stdlib (`usr/lib/python3.11`). */
 export const debianStdlib = join(repoRoot, '.cache/debian-stdlib/usr/lib/python3.11');
 /** Build-root fixtures (see test/fixtures/builds/README.txt). */
@@ -45,13 +63,16 @@ export const buildFixtures = join(repoRoot, 'test/fixtures/builds');
 const CACHE_FORMAT = 1;
 
 export interface ReferenceOptions {
-  /** A CPython 3.11.2 source tree with `Lib/` and `Tools/wasm/wasm_assets.py`. */
+  /** A CPython source tree (3.11 to 3.13) with `Lib/`, `Tools/wasm/wasm_assets.py`, `Include/patchlevel.h` and `configure.ac`. */
   srcdir: string;
   /** A build root: `Makefile`, `pybuilddir.txt` and the sysconfigdata module it names. */
   builddir: string;
   /** @default '/usr/local' */
   prefix?: string;
-  /** The build interpreter. @default 'python3.11' */
+  /**
+   * The build interpreter; must be of the tree's X.Y.
+   * @default 'python3.11' for a 3.11 tree, else the native build `.cache/python-<version>/bin/python3.X`
+   */
   python?: string;
   /** Cache directory, or false to always run the script. @default <repo>/.cache/reference */
   cacheDir?: string | false;
@@ -71,7 +92,9 @@ export interface ReferenceRun {
   /** What `sysconfig.get_platform()` and `_get_sysconfigdata_name()` returned in the script. */
   platform: string;
   sysconfigdataName: string;
-  /** The environment variables set for the script (besides the inherited ones). */
+  /** The tree's version (Include/patchlevel.h), e.g. `3.13.15`. */
+  version: string;
+  /** The environment variables set for the script (besides the inherited ones), with `<build root>` and `<srcdir>` for the temporary copies. */
   env: Record<string, string>;
   /** The script's stdout (it prints compile errors there) and stderr (`Created ...`). */
   stdout: string;
@@ -94,16 +117,32 @@ export async function runReferenceDetailed(options: ReferenceOptions): Promise<R
   const srcdir = resolve(options.srcdir);
   const builddir = resolve(options.builddir);
   const prefix = options.prefix ?? '/usr/local';
-  const python = options.python ?? 'python3.11';
   const script = join(srcdir, 'Tools/wasm/wasm_assets.py');
-  for (const p of [join(srcdir, 'Lib/os.py'), script, join(builddir, 'Makefile'), join(builddir, 'pybuilddir.txt')]) {
-    if (!existsSync(p)) throw new Error(`runReference: missing ${p} (run bash test/support/fetch-cpython.sh?)`);
+  const patchlevel = join(srcdir, 'Include/patchlevel.h');
+  for (const p of [join(srcdir, 'Lib/os.py'), script, patchlevel, join(builddir, 'Makefile'), join(builddir, 'pybuilddir.txt')]) {
+    if (!existsSync(p)) throw new Error(`runReference: missing ${p} (run bash test/support/fetch-cpython.sh [version]?)`);
   }
+  const version = /^#define PY_VERSION\s+"([^"]+)"/m.exec(readFileSync(patchlevel, 'utf8'))?.[1];
+  if (!version) throw new Error(`runReference: no PY_VERSION in ${patchlevel}`);
+  const short = version.split('.').slice(0, 2).join('.');
+  const python = options.python ?? (short === '3.11' ? 'python3.11' : nativePythonFor(version));
+  // configure.ac's PYTHON_FOR_BUILD (cross builds): since 3.13 the build dir is passed as
+  // _PYTHON_SYSCONFIGDATA_PATH instead of being put on PYTHONPATH.
+  const sysconfigdataPathVar = readFileSync(join(srcdir, 'configure.ac'), 'utf8').includes('_PYTHON_SYSCONFIGDATA_PATH=');
   const makefile = readMakefileVars(readFileSync(join(builddir, 'Makefile'), 'utf8'));
   // wasm_assets.py reads pybuilddir.txt without stripping it; CPython writes it without a newline.
   const pybuilddir = readFileSync(join(builddir, 'pybuilddir.txt'), 'utf8');
 
-  const { stdout: pyVersion } = await run(python, ['-c', 'import sys; print(sys.version)']);
+  let pyVersion: string;
+  try {
+    ({ stdout: pyVersion } = await run(python, ['-c', 'import sys; print(sys.version)']));
+  } catch (err) {
+    const hint = options.python ? '' : ` (build it: bash test/support/build-native-python.sh ${version})`;
+    throw new Error(`runReference: cannot run the build interpreter ${python}${hint}: ${(err as Error).message}`);
+  }
+  if (!pyVersion.startsWith(`${short}.`)) {
+    throw new Error(`runReference: ${python} is ${pyVersion.split(' ')[0]} but ${srcdir} is ${version}; pass python: a Python ${short}`);
+  }
   const cacheDir = options.cacheDir === undefined ? join(repoRoot, '.cache/reference') : options.cacheDir;
   const key = cacheDir
     ? hashInputs([
@@ -111,6 +150,8 @@ export async function runReferenceDetailed(options: ReferenceOptions): Promise<R
         `python ${pyVersion.trim()}`,
         `prefix ${prefix}`,
         WRAPPER,
+        // Only for the 3.13 form, so that 3.11 keys (and cached 3.11 results) stay as they were.
+        ...(sysconfigdataPathVar ? ['env _PYTHON_SYSCONFIGDATA_PATH'] : []),
         ['script', readFileSync(script)],
         ...hashTree(join(srcdir, 'Lib'), 'Lib'),
         ...hashTree(builddir, 'build'),
@@ -118,7 +159,7 @@ export async function runReferenceDetailed(options: ReferenceOptions): Promise<R
     : '';
   const cacheFile = cacheDir ? join(cacheDir, `${key}.json`) : '';
   if (cacheFile && existsSync(cacheFile)) {
-    return { ...(JSON.parse(readFileSync(cacheFile, 'utf8')) as ReferenceRun), cached: true };
+    return { ...(JSON.parse(readFileSync(cacheFile, 'utf8')) as ReferenceRun), version, cached: true };
   }
 
   const tmp = mkdtempSync(join(tmpdir(), 'pywasm-reference-'));
@@ -132,10 +173,11 @@ export async function runReferenceDetailed(options: ReferenceOptions): Promise<R
     const env: Record<string, string> = {
       _PYTHON_PROJECT_BASE: build,
       _PYTHON_HOST_PLATFORM: makefile._PYTHON_HOST_PLATFORM || 'emscripten-wasm32',
-      PYTHONPATH: `${join(build, pybuilddir)}:${join(src, 'Lib')}`,
+      PYTHONPATH: sysconfigdataPathVar ? join(src, 'Lib') : `${join(build, pybuilddir)}:${join(src, 'Lib')}`,
       _PYTHON_SYSCONFIGDATA_NAME: `_sysconfigdata_${makefile.ABIFLAGS ?? ''}_${makefile.MACHDEP ?? 'emscripten'}_${
         makefile.MULTIARCH ?? 'wasm32-emscripten'
       }`,
+      ...(sysconfigdataPathVar ? { _PYTHON_SYSCONFIGDATA_PATH: join(build, pybuilddir) } : {}),
     };
     const inherited = Object.fromEntries(
       Object.entries(process.env).filter(
@@ -169,7 +211,10 @@ export async function runReferenceDetailed(options: ReferenceOptions): Promise<R
       modules: seen.modules,
       platform: seen.platform,
       sysconfigdataName: seen.sysconfigdataName,
-      env: { ...env, _PYTHON_PROJECT_BASE: '<build root>', PYTHONPATH: `<build root>/${pybuilddir}:<srcdir>/Lib` },
+      version,
+      env: Object.fromEntries(
+        Object.entries(env).map(([k, v]) => [k, v.replaceAll(build, '<build root>').replaceAll(src, '<srcdir>')]),
+      ),
       stdout,
       stderr: stderr.replaceAll(tmp, '<tmp>'),
       cached: false,
