@@ -126,7 +126,11 @@ def wasm_stdlib_rule(template):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pyodide", type=pathlib.Path, required=True, help="the pyodide npm package directory")
-    parser.add_argument("--srcdir", type=pathlib.Path, required=True, help="the CPython source tree of the same X.Y")
+    parser.add_argument(
+        "--srcdir", type=pathlib.Path,
+        help="the CPython source tree of the same X.Y; without it (no 3.12 or 3.14 tree is reachable) the "
+        "Makefile lines are the sysconfigdata's recorded, already expanded values, without the wasm_stdlib rule",
+    )
     parser.add_argument("out", type=pathlib.Path, help="the fixture directory to (re)write")
     args = parser.parse_args()
 
@@ -139,20 +143,34 @@ def main():
     host_platform = f"{data['MACHDEP']}-{host_cpu}"  # configure.ac: $MACHDEP-$host_cpu for wasm32-*
     pybuilddir = f"build/lib.{host_platform}-{data['VERSION']}"
 
-    template = (args.srcdir / "Makefile.pre.in").read_text(encoding="utf-8")
-    makefile = [
+    header = [
         "# Generated automatically from Makefile.pre by makesetup.",
         "# Top-level Makefile for Python",
         "#",
         f"# FIXTURE: the lines of Pyodide {pyodide_version}'s CPython {data['VERSION']} build Makefile that",
         "# matter (see ../README.txt), rebuilt by test/support/make-build-fixture.py from",
-        f"# {args.srcdir.name}/Makefile.pre.in and the values its sysconfigdata records",
-        f"# (PYODIDE_ROOT={PYODIDE_ROOT}).",
-        "",
-        *makefile_lines(template, data, host_platform),
-        "",
-        wasm_stdlib_rule(template).rstrip("\n"),
     ]
+    if args.srcdir:
+        template = (args.srcdir / "Makefile.pre.in").read_text(encoding="utf-8")
+        makefile = [
+            *header,
+            f"# {args.srcdir.name}/Makefile.pre.in and the values its sysconfigdata records",
+            f"# (PYODIDE_ROOT={PYODIDE_ROOT}).",
+            "",
+            *makefile_lines(template, data, host_platform),
+            "",
+            wasm_stdlib_rule(template).rstrip("\n"),
+        ]
+    else:
+        recorded = [f"{n}= {data[n]}".rstrip() for n in MAKEFILE_VARS if n in data]
+        makefile = [
+            *header,
+            f"# the values its sysconfigdata records, already expanded (PYODIDE_ROOT={PYODIDE_ROOT});",
+            "# no source tree of this version was at hand.",
+            "",
+            *recorded,
+            f"_PYTHON_HOST_PLATFORM= {host_platform}",
+        ]
 
     out = args.out
     target = out / pybuilddir / name
