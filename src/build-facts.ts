@@ -35,6 +35,8 @@ export interface BuildFacts {
   source: string;
   /** Variables read from the Makefile (raw values). */
   makefile?: Map<string, string>;
+  /** The sysconfigdata's build_time_vars (parsed, never run). */
+  sysconfigVars?: Map<string, PyValue>;
   makefilePath?: string;
 }
 
@@ -102,8 +104,26 @@ export function platformOfSysconfigdata(name: string): 'emscripten' | 'wasi' | u
   return undefined;
 }
 
-export function defaultTarget(platform: 'emscripten' | 'wasi'): PackTarget {
-  return platform === 'wasi' ? 'wasi' : 'emscripten-browser';
+/**
+ * The target a build is for, from its build facts, Makefile first: WASI, or
+ * Emscripten's `--with-emscripten-target=node|browser` (configure's CONFIG_ARGS),
+ * or a node build's `-sNODERAWFS` link flag (3.11's node target links with it:
+ * the program reads the host's files directly). A build that says nothing is a
+ * browser build (configure's default). The sysconfigdata name alone cannot tell
+ * node from browser: both are `_sysconfigdata__emscripten_wasm32-emscripten`.
+ */
+export function defaultTarget(facts: Pick<BuildFacts, 'platform' | 'makefile' | 'makefilePath' | 'sysconfigVars' | 'sysconfigdataPath'>): { target: PackTarget; evidence?: string } {
+  if (facts.platform === 'wasi') return { target: 'wasi' };
+  const sources: [Map<string, unknown> | undefined, string | undefined][] = [[facts.makefile, facts.makefilePath], [facts.sysconfigVars, facts.sysconfigdataPath]];
+  for (const [vars, file] of sources) {
+    if (!vars) continue;
+    const configured = /--with-emscripten-target=(node|browser)\b/.exec(String(vars.get('CONFIG_ARGS') ?? ''));
+    if (configured) return { target: `emscripten-${configured[1]}` as PackTarget, evidence: `${configured[0]} in CONFIG_ARGS of ${file}` };
+    for (const name of ['CONFIGURE_LDFLAGS_NODIST', 'LDFLAGS_NODIST', 'PY_LDFLAGS_NODIST', 'LINKFORSHARED']) {
+      if (/(^|\s)-sNODERAWFS(=1)?(\s|$)/.test(String(vars.get(name) ?? ''))) return { target: 'emscripten-node', evidence: `-sNODERAWFS in ${name} of ${file}` };
+    }
+  }
+  return { target: 'emscripten-browser' };
 }
 
 export interface ReadBuildFactsInput {
@@ -156,10 +176,12 @@ export function readBuildFacts({ fs, makefilePath, sysconfigdataPath }: ReadBuil
   let sysconfigdataSource: Uint8Array | undefined;
   let platform: 'emscripten' | 'wasi' = 'emscripten';
   const states: Record<string, string> = {};
+  let sysconfigVars: Map<string, PyValue> | undefined;
   if (sysconfigdataPath) {
     sysconfigdataName = path.basename(sysconfigdataPath).replace(/\.py$/, '');
     sysconfigdataSource = readBytes(fs, sysconfigdataPath, 'ERR_SYSCONFIGDATA', 'the sysconfigdata module');
     const vars = readSysconfigdataVars(sysconfigdataSource, sysconfigdataPath);
+    sysconfigVars = vars;
     platform =
       platformOfSysconfigdata(sysconfigdataName) ??
       (String(vars.get('MACHDEP') ?? '') === 'wasi' ? 'wasi' : 'emscripten');
@@ -182,6 +204,7 @@ export function readBuildFacts({ fs, makefilePath, sysconfigdataPath }: ReadBuil
     sysconfigdataPath,
     sysconfigdataName,
     sysconfigdataSource,
+    sysconfigVars,
     makefile,
     makefilePath,
     source: [makefilePath, sysconfigdataPath].filter(Boolean).join(' and '),

@@ -333,13 +333,13 @@ export async function resolveOptions(input: PackOptions, hooks: ResolveHooks = {
     if (!e.exact) guessed.push(`the extension modules of a stock Emscripten build, from ${e.from} (no target sysconfigdata is written)`);
   }
   const platformTargets: Record<string, PackTarget[]> = { emscripten: ['emscripten-browser', 'emscripten-node'], wasi: ['wasi'] };
-  const target = oneOf(input.target, TARGETS, 'target', defaultTarget(facts.platform));
+  const target = oneOf(input.target, TARGETS, 'target', defaultTarget(facts).target);
   if (!input.sysconfigdata && !builddir && target === 'wasi') {
     // The built-in description is of an Emscripten build: no sysconfigdata of it for WASI.
     facts.sysconfigdataName = facts.sysconfigdataPath = facts.sysconfigdataSource = undefined;
   }
   if (facts.sysconfigdataName && !platformTargets[facts.platform].includes(target)) {
-    throw new PackError('ERR_OPTION', `--target ${target} does not match the sysconfigdata ${facts.sysconfigdataName}, which is for ${facts.platform}.`, `Use --target ${defaultTarget(facts.platform)}.`);
+    throw new PackError('ERR_OPTION', `--target ${target} does not match the sysconfigdata ${facts.sysconfigdataName}, which is for ${facts.platform}.`, `Use --target ${defaultTarget(facts).target}.`);
   }
   if (target === 'wasi') facts.platform = 'wasi';
 

@@ -328,6 +328,18 @@ function collectUnits(ctx: Context, tree: DiscoverResult, decisions: Decision[])
   return units;
 }
 
+/** Is there a file at `file` whose contents are not `data`? */
+function differs(fs: ResolvedOptions['fs'], file: string, data: string | Uint8Array): boolean {
+  let old: Uint8Array;
+  try {
+    if (!fs.statSync(file).isFile()) return true;
+    old = fs.readFileSync(file);
+  } catch {
+    return false;
+  }
+  return !Buffer.from(old).equals(typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+}
+
 /**
  * Modules every CPython for WebAssembly imports from the stdlib zip while it starts,
  * before any user code: `init_fs_encoding` (Python/pylifecycle.c) looks up the UTF-8
@@ -489,6 +501,8 @@ export async function pack(input: PackOptions): Promise<PackResult> {
     files.push({ path: path.join(options.out, pkg.loaderFileName), data: pkg.loader, kind: 'package-loader' });
     if (pkg.metadataFileName) files.push({ path: path.join(options.out, pkg.metadataFileName), data: pkg.metadata, kind: 'package-metadata' });
   }
+  // Files that were there with other contents (a rerun that writes the same bytes replaces nothing).
+  const replaced = new Set(files.filter((f) => differs(fs, f.path, f.data)).map((f) => f.path));
   await timed(ctx, 'write', () => writeFilesAtomic(fs, files));
 
   const kept: KeptModule[] = units.map((u) => ({
@@ -507,10 +521,11 @@ export async function pack(input: PackOptions): Promise<PackResult> {
     target: options.target,
     profile: options.profile,
     compression: { method: options.compression, ...(options.compressionReason ? { reason: options.compressionReason } : {}) },
+    ...(options.builddir && options.out === options.builddir ? { outInBuildRoot: true as const } : {}),
     kept,
     omitted,
     decisions,
-    outputs: files.map((f) => ({ path: f.path, kind: f.kind, bytes: typeof f.data === 'string' ? Buffer.byteLength(f.data) : f.data.length })),
+    outputs: files.map((f) => ({ path: f.path, kind: f.kind, bytes: typeof f.data === 'string' ? Buffer.byteLength(f.data) : f.data.length, ...(replaced.has(f.path) ? { replaced: true as const } : {}) })),
     warnings: ctx.warnings,
     stats: {
       modules: units.length,

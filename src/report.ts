@@ -12,9 +12,16 @@ export function formatMiB(bytes: number): string {
 /** `Created <zip> (3.3 MiB, 412 modules, 1531 omitted)` plus the other outputs and warnings. */
 export function formatSummary(result: PackResult): string {
   const zip = result.outputs.find((o) => o.kind === 'zip')!;
-  const lines = [`Created ${zip.path} (${formatMiB(zip.bytes)}, ${result.stats.modules} modules, ${result.stats.omitted} omitted)`];
+  const lines = [`Created ${zip.path} (${formatMiB(zip.bytes)}, ${result.stats.modules} modules, ${result.stats.omitted} omitted${zip.replaced ? ', replaced' : ''})`];
   if (result.compression.reason) lines.push(`  zip entries ${result.compression.reason}`);
-  for (const o of result.outputs) if (o.kind !== 'zip') lines.push(`  ${o.path} (${o.bytes} bytes)`);
+  for (const o of result.outputs) if (o.kind !== 'zip') lines.push(`  ${o.path} (${o.bytes} bytes${o.replaced ? ', replaced' : ''})`);
+  const replaced = result.outputs.filter((o) => o.replaced);
+  if (replaced.length && result.outInBuildRoot) {
+    lines.push(
+      `${replaced.length} output${replaced.length > 1 ? 's' : ''} replaced what \`make\` wrote in this build root (CPython's own assets, from wasm_assets.py).` +
+        ' A later `make` relinks python.js with these; after a change to Lib/ it runs wasm_assets.py and writes its own again: run pywasm-assets after `make`, or pack into another --out.',
+    );
+  }
   if (result.warnings.length) {
     lines.push(`${result.warnings.length} warning${result.warnings.length > 1 ? 's' : ''}:`);
     for (const w of result.warnings) lines.push(`  ${formatWarning(w)}`);

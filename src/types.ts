@@ -165,6 +165,8 @@ export interface PackOutput {
   path: string;
   kind: 'zip' | 'os.py' | 'lib-dynload' | 'package-data' | 'package-metadata' | 'package-loader';
   bytes: number;
+  /** A file was there before and this output replaced it (in a build root: what `make wasm_stdlib` wrote). */
+  replaced?: true;
 }
 
 export interface PackResult {
@@ -173,6 +175,8 @@ export interface PackResult {
   profile: PackProfile;
   /** How the zip's entries are stored; `reason` when the target decided it (no zlib: stored). */
   compression: { method: PackCompression; reason?: string };
+  /** The outputs went into the CPython build root itself (the default `out` with `builddir`), beside what `make` writes. */
+  outInBuildRoot?: true;
   kept: KeptModule[];
   omitted: OmittedFile[];
   decisions: Decision[];

@@ -133,9 +133,21 @@ platform('tells Emscripten and WASI sysconfigdata names apart', () => {
   assert.is(platformOfSysconfigdata('_sysconfigdata__linux_x86_64-linux-gnu'), undefined);
 });
 
-platform('defaults Emscripten to the browser target', () => {
-  assert.is(defaultTarget('emscripten'), 'emscripten-browser');
-  assert.is(defaultTarget('wasi'), 'wasi');
+platform('defaults Emscripten to the browser target, WASI to wasi', () => {
+  assert.equal(defaultTarget({ platform: 'emscripten' }), { target: 'emscripten-browser' });
+  assert.equal(defaultTarget({ platform: 'wasi' }), { target: 'wasi' });
+});
+
+platform("reads a node build from the Makefile first (configure's --with-emscripten-target, or -sNODERAWFS), then the sysconfigdata", () => {
+  const node = parseMakefile("CONFIG_ARGS=\t '-C' '--host=wasm32-unknown-emscripten' '--with-emscripten-target=node' '--disable-test-modules'\n");
+  assert.equal(defaultTarget({ platform: 'emscripten', makefile: node, makefilePath: '/b/Makefile' }), { target: 'emscripten-node', evidence: '--with-emscripten-target=node in CONFIG_ARGS of /b/Makefile' });
+  const browser = parseMakefile("CONFIG_ARGS= '--with-emscripten-target=browser'\n");
+  const rawfs = new Map<string, string>([['LDFLAGS_NODIST', '-sALLOW_MEMORY_GROWTH -sNODERAWFS']]);
+  assert.equal(defaultTarget({ platform: 'emscripten', makefile: browser, makefilePath: '/b/Makefile', sysconfigVars: rawfs, sysconfigdataPath: '/b/s.py' }).target, 'emscripten-browser', 'the Makefile wins');
+  assert.equal(defaultTarget({ platform: 'emscripten', sysconfigVars: rawfs, sysconfigdataPath: '/b/s.py' }), { target: 'emscripten-node', evidence: '-sNODERAWFS in LDFLAGS_NODIST of /b/s.py' });
+  const flags = parseMakefile('CONFIGURE_LDFLAGS_NODIST= -sFORCE_FILESYSTEM -sNODERAWFS\n');
+  assert.is(defaultTarget({ platform: 'emscripten', makefile: flags, makefilePath: '/b/Makefile' }).target, 'emscripten-node');
+  assert.is(defaultTarget({ platform: 'emscripten', makefile: parseMakefile('LDFLAGS_NODIST= -sNODERAWFSX\n'), makefilePath: '/b/Makefile' }).target, 'emscripten-browser');
 });
 
 platform.run();

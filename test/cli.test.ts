@@ -161,6 +161,27 @@ summary('on a TTY, stderr shows compile progress (files compiled / total); --jso
 summary.run();
 
 // ---
+const replacing = suite('main: pack into a build root (the default --out with --builddir)');
+
+replacing("says when it replaced the build's own assets and what a later make does; a rerun that writes the same bytes says nothing", async () => {
+  const root = path.join(ROOT, 'buildroot');
+  nodeFs.cpSync(BUILDDIR, root, { recursive: true });
+  // What `make wasm_stdlib` leaves there: CPython's own zip.
+  writeTree(root, { 'usr/local/lib/python311.zip': 'their zip' });
+  const argv = ['pack', '--builddir', root, ...INPUT];
+  const first = await cli(argv);
+  assert.is(first.code, 0, first.stderr);
+  const lines = first.stdout.split('\n');
+  assert.ok(lines[0].endsWith(' omitted, replaced)'), lines[0]);
+  assert.ok(lines.includes("1 output replaced what `make` wrote in this build root (CPython's own assets, from wasm_assets.py). A later `make` relinks python.js with these; after a change to Lib/ it runs wasm_assets.py and writes its own again: run pywasm-assets after `make`, or pack into another --out."), first.stdout);
+  const again = await cli(argv);
+  assert.is(again.code, 0, again.stderr);
+  assert.not.match(again.stdout, /replaced/);
+});
+
+replacing.run();
+
+// ---
 const explainFlag = suite('main: pack --explain');
 
 explainFlag('lists each omitted file or whole directory with rule id, rule file, pattern, reason and evidence', async () => {

@@ -96,8 +96,24 @@ var Module = typeof Module != 'undefined' ? Module : {};
     return name;
   }
 
+  // Emscripten's FS errors carry an errno (musl's numbering) and the message 'FS error'.
+  var ERRNO = { 2: 'EACCES', 20: 'EEXIST', 29: 'EIO', 31: 'EISDIR', 44: 'ENOENT', 51: 'ENOSPC', 54: 'ENOTDIR', 63: 'EPERM', 69: 'EROFS' };
+
   function describe(error) {
+    if (error && typeof error.errno == 'number' && !error.code) return (ERRNO[error.errno] || 'errno ' + error.errno) + ', ' + error.message;
     return error && (error.code || error.message) ? String(error.code || error.message) : String(error);
+  }
+
+  var TWO_PACKAGES = 'two packages provide the stdlib at the same paths: the program was linked with its own ' +
+    "assets (CPython's make links python.js with --preload-file). Re-link it without them " +
+    "(make LINKFORSHARED='-O2 -g0' 'LIBRARY_DEPS=$(LIBRARY) $(PY3LIBRARY)' python.js), or load only one of the two";
+
+  // A NODERAWFS program (CPython 3.11's node target) works on the host's real files: the
+  // package would write the stdlib into the host's directories. Loaded as the program's
+  // --pre-js or concatenated before it (the ways to load a package into it), the loader
+  // shares the runtime's scope, where NODERAWFS is defined only in such a program.
+  function onHostFiles() {
+    return typeof NODERAWFS != 'undefined';
   }
 
   function read(url, what, done) {
@@ -197,7 +213,14 @@ var Module = typeof Module != 'undefined' ? Module : {};
     if (typeof createPath != 'function' || typeof createDataFile != 'function') {
       fail('Module.FS_createPath/FS_createDataFile are missing: link the program with -sFORCE_FILESYSTEM=1');
     }
+    if (onHostFiles()) {
+      fail("this program reads the host's real files (it was linked with -sNODERAWFS, as CPython's node " +
+        "target is), so a preload package cannot work there: it would write into the host's directories. " +
+        'Pack with --target emscripten-node, which writes the directory tree such a program reads, and run ' +
+        'python.js from <out>/usr/local/bin/ (see the README)');
+    }
     var made = Object.create(null);
+    var owned = Object.create(null);
     var files = metadata['files'];
     for (var i = 0; i < files.length; i++) {
       var name = files[i]['filename'];
@@ -215,9 +238,18 @@ var Module = typeof Module != 'undefined' ? Module : {};
         // canOwn: the slice of the downloaded buffer becomes the file's contents.
         createDataFile(name, null, bytes.subarray(files[i]['start'], files[i]['end']), true, true, true);
       } catch (error) {
+        if (error && error.errno === 20) fail('cannot create ' + name + ': it exists already (EEXIST): ' + TWO_PACKAGES, error);
         fail('cannot create ' + name + ' (' + describe(error) + ')', error);
       }
+      owned[name] = true;
     }
+    // A package loaded after this one that writes the same paths fails here, with the same message,
+    // instead of with its own bare "FS error".
+    Module['FS_createDataFile'] = function (parent, name) {
+      var path = name == null ? String(parent) : (String(parent) == '/' ? '' : String(parent)) + '/' + name;
+      if (owned[path]) fail('another package writes ' + path + ' again after ' + DATA_NAME + ': ' + TWO_PACKAGES);
+      return createDataFile.apply(this, arguments);
+    };
     if (dependencyAdded) Module['removeRunDependency'](dependency);
   }
 
