@@ -5,12 +5,17 @@
  * `CompilerPool` keeps N workers (src/python/worker.py) alive for a run and
  * feeds them batches of raw source bytes over their stdin/stdout pipes. The
  * framing both ways is `4-byte big-endian header length | JSON header | payload`.
+ *
+ * A build interpreter is a CPython executable, or a Pyodide distribution: a
+ * directory holding `pyodide.mjs` (the npm package `pyodide`). Its workers are
+ * Node processes running src/pyodide-host.ts, which runs the same worker.py
+ * inside that WebAssembly CPython and speaks the same protocol.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { isAbsolute } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism, homedir } from 'node:os';
+import path, { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PackError } from './errors.js';
 import type { PackInvalidation } from './types.js';
@@ -41,6 +46,11 @@ export interface InterpreterInfo {
   stdlib?: string;
   /** Working directory the workers run in. */
   cwd?: string;
+  /**
+   * The Pyodide release when the build interpreter is a Pyodide distribution
+   * (`executable` is then its directory), e.g. `0.25.1`.
+   */
+  pyodide?: string;
 }
 
 export interface CompileItem {
@@ -86,14 +96,111 @@ export interface CompilerPoolOptions {
   jobs?: number;
   /** Start the workers on the first `compile()` instead of now (a fully cached run never starts them). @default false */
   lazy?: boolean;
+  /**
+   * Milliseconds each worker may take to start and answer; then the start fails
+   * (ERR_PYTHON_WORKER) and the workers are killed.
+   * @default 30000 for a CPython, 120000 for a Pyodide (~2.5 s each on 2 busy cores)
+   */
+  startTimeout?: number;
+}
+
+export interface ProbeOptions {
+  /** Working directory of the interpreter (relative paths are resolved against it). @default process.cwd() */
+  cwd?: string;
+  /**
+   * Cache directory: a Pyodide distribution's stdlib is extracted below it
+   * (`pyodide-stdlib/`), so that it can be packed as the interpreter's own.
+   * @default the pack's default cache directory for `cwd`
+   */
+  cacheDir?: string;
+  /** Milliseconds to wait for the answer. @default 30000 (120000 when a Pyodide must start) */
+  timeout?: number;
 }
 
 const MIN_VERSION: [number, number] = [3, 8];
 const PROBE_TIMEOUT_MS = 30_000;
+const PYODIDE_TIMEOUT_MS = 120_000;
 const STDERR_LIMIT = 16 * 1024;
 
 /** Where worker.py lives: next to this module, in src/python/ or dist/python/. */
 export const workerScript = fileURLToPath(new URL('./python/worker.py', import.meta.url));
+
+/**
+ * The Pyodide host script and the Node arguments that run it: dist/pyodide-host.js
+ * beside the built module; from the sources (tests, through tsx), the .ts
+ * beside this one with tsx's loader.
+ */
+function pyodideHost(): { script: string; nodeArgs: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) {
+    return { script: here.replace(/python\.ts$/, 'pyodide-host.ts'), nodeArgs: ['--import', import.meta.resolve('tsx')] };
+  }
+  return { script: fileURLToPath(new URL('./pyodide-host.js', import.meta.url)), nodeArgs: [] };
+}
+
+const hint = "pass --build-python <path to a CPython of the stdlib's version, e.g. python3.11>";
+const pyodideHint = 'pass --build-python <a Pyodide distribution: the directory of the npm package pyodide, holding pyodide.mjs>';
+
+/**
+ * The Pyodide distribution `executable` names (relative to `cwd`), or undefined
+ * when it names a program. A directory (or its `pyodide.mjs`) is a
+ * distribution; a directory without `pyodide.mjs` is ERR_PYTHON_NOT_FOUND.
+ */
+export function pyodideDirOf(executable: string, cwd?: string): string | undefined {
+  // A bare name is looked up on PATH, never in the working directory.
+  if (!executable.includes('/') && !executable.includes(path.sep)) return undefined;
+  const target = path.resolve(cwd ?? process.cwd(), executable);
+  let stats;
+  try {
+    stats = statSync(target);
+  } catch {
+    return undefined; // spawning reports it as not found
+  }
+  if (stats.isFile() && path.basename(target) === 'pyodide.mjs') return path.dirname(target);
+  if (!stats.isDirectory()) return undefined;
+  if (!existsSync(path.join(target, 'pyodide.mjs'))) {
+    throw new PackError(
+      'ERR_PYTHON_NOT_FOUND',
+      `Build interpreter "${executable}" is a directory without pyodide.mjs: neither a CPython executable nor a Pyodide distribution.`,
+      pyodideHint,
+    );
+  }
+  return target;
+}
+
+/** Same rule as options.ts's defaultCacheDir (kept here: options.ts imports this module). */
+function defaultCacheDir(cwd: string): string {
+  for (let dir = cwd; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'node_modules', '.cache', 'pywasm-assets');
+    if (path.dirname(dir) === dir) break;
+  }
+  const xdg = process.env.XDG_CACHE_HOME;
+  return path.join(xdg && isAbsolute(xdg) ? xdg : path.join(homedir(), '.cache'), 'pywasm-assets');
+}
+
+/** How a worker process is started. */
+interface Launch {
+  command: string;
+  args: string[];
+  /** Names the interpreter in messages. */
+  label: string;
+  pyodide: boolean;
+}
+
+function launchFor(executable: string, cwd: string | undefined, probe: boolean, cacheDir?: string): Launch {
+  const dir = pyodideDirOf(executable, cwd);
+  if (dir === undefined) {
+    return { command: executable, args: ['-E', '-s', '-S', '-B', workerScript, ...(probe ? ['--probe'] : [])], label: executable, pyodide: false };
+  }
+  const host = pyodideHost();
+  const stdlibCache = probe ? ['--stdlib-cache', path.join(cacheDir ?? defaultCacheDir(cwd ?? process.cwd()), 'pyodide-stdlib')] : [];
+  return {
+    command: process.execPath,
+    args: [...host.nodeArgs, host.script, dir, ...(probe ? ['--probe'] : []), ...stdlibCache],
+    label: `Pyodide at ${dir}`,
+    pyodide: true,
+  };
+}
 
 /**
  * Final bytecode magic number of each CPython release, from the table in
@@ -140,19 +247,24 @@ export function checkMagic(info: InterpreterInfo, libMagic: number | undefined, 
     'ERR_PYTHON_VERSION',
     `${info.executable} (${info.version}, magic ${info.magic}) cannot compile for Lib/ at ${libPath} ` +
       `(magic ${libMagic} = ${wanted}); its .pyc files would not load.`,
-    libVersion ? `pass --build-python <path to python${libVersion}>` : 'pass --build-python <a CPython of the stdlib\'s version>',
+    libVersion ? `pass --build-python <path to python${libVersion}> (or a Pyodide of CPython ${libVersion})` : 'pass --build-python <a CPython of the stdlib\'s version>',
   );
 }
 
-/** sha256 over the worker scripts; changes when worker.py or imports.py change. */
-function workerDigest(): string {
+/**
+ * sha256 over the worker scripts; changes when worker.py or imports.py change.
+ * For a Pyodide, also over the host script and the Pyodide release.
+ */
+function workerDigest(pyodide?: string): string {
   const hash = createHash('sha256');
-  for (const name of ['worker.py', 'imports.py']) {
-    const file = fileURLToPath(new URL(`./python/${name}`, import.meta.url));
+  const files = ['worker.py', 'imports.py'].map((name) => [name, fileURLToPath(new URL(`./python/${name}`, import.meta.url))]);
+  if (pyodide !== undefined) files.push(['pyodide-host', pyodideHost().script]);
+  for (const [name, file] of files) {
     hash.update(name + '\0');
     if (existsSync(file)) hash.update(readFileSync(file));
     hash.update('\0');
   }
+  if (pyodide !== undefined) hash.update(`pyodide ${pyodide}\0`);
   return hash.digest('hex');
 }
 
@@ -188,9 +300,12 @@ class Worker {
   readonly exited: Promise<void>;
   inFlight = 0;
 
-  /** `probe`: the process only answers `info` (it skips loading what compiling needs). */
-  constructor(private readonly executable: string, cwd: string | undefined, probe = false) {
-    this.child = spawn(executable, ['-E', '-s', '-S', '-B', workerScript, ...(probe ? ['--probe'] : [])], {
+  private readonly executable: string;
+
+  /** `launch`: see launchFor(); a probe only answers `info` (it skips loading what compiling needs). */
+  constructor(private readonly launch: Launch, cwd: string | undefined) {
+    this.executable = launch.label;
+    this.child = spawn(launch.command, launch.args, {
       cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
@@ -214,7 +329,9 @@ class Worker {
             new PackError(
               'ERR_PYTHON_WORKER',
               `Build interpreter worker (${this.executable}) ${how}${stderr ? `:\n${stderr}` : '.'}`,
-              'this is a bug in pywasm-assets or the interpreter; run again with --jobs 1 to narrow it down',
+              this.launch.pyodide
+                ? 'check that the directory is a complete Pyodide distribution (reinstall the npm package pyodide); run again with --jobs 1 to narrow it down'
+                : 'this is a bug in pywasm-assets or the interpreter; run again with --jobs 1 to narrow it down',
             ),
           );
         }
@@ -232,7 +349,13 @@ class Worker {
       error.code === 'ENOENT'
         ? `Build interpreter "${this.executable}" was not found.`
         : `Build interpreter "${this.executable}" could not be started (${error.code ?? error.message}).`;
-    return new PackError('ERR_PYTHON_NOT_FOUND', message, 'pass --build-python <path to a CPython of the stdlib\'s version, e.g. python3.11>', { cause: error });
+    return new PackError('ERR_PYTHON_NOT_FOUND', message, hint, { cause: error });
+  }
+
+  /** Ends the process now (a start that timed out or failed); resolves once it is gone. */
+  async kill(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await this.exited;
   }
 
   /** The first failure sticks (a spawn error is followed by 'close'); pending requests get it. */
@@ -329,12 +452,9 @@ class Worker {
 function parseInfo(executable: string, header: any, cwd: string | undefined): InterpreterInfo {
   const vi = header?.version_info;
   if (!Array.isArray(vi) || typeof header.magic !== 'number') {
-    throw new PackError(
-      'ERR_PYTHON_VERSION',
-      `Build interpreter "${executable}" did not answer like a CPython ${MIN_VERSION.join('.')}+ interpreter.`,
-      'pass --build-python <path to a CPython of the stdlib\'s version, e.g. python3.11>',
-    );
+    throw new PackError('ERR_PYTHON_VERSION', `Build interpreter "${executable}" did not answer like a CPython ${MIN_VERSION.join('.')}+ interpreter.`, hint);
   }
+  const pyodide = typeof header.pyodide === 'string' ? header.pyodide : undefined;
   return {
     executable,
     resolved: String(header.executable ?? executable),
@@ -344,9 +464,10 @@ function parseInfo(executable: string, header: any, cwd: string | undefined): In
     magicHex: String(header.magic_hex),
     implementation: String(header.implementation),
     cacheTag: String(header.cache_tag),
-    workerDigest: workerDigest(),
+    workerDigest: workerDigest(pyodide),
     stdlib: typeof header.stdlib === 'string' ? header.stdlib : undefined,
     cwd,
+    ...(pyodide !== undefined ? { pyodide } : {}),
   };
 }
 
@@ -372,8 +493,13 @@ export function prefetchInterpreter(executable: string, cwd?: string): void {
  * Starts `executable` once and asks for its version and magic number.
  * Throws ERR_PYTHON_NOT_FOUND when it cannot be started, ERR_PYTHON_VERSION when
  * it is not CPython 3.8 or later.
+ *
+ * A Pyodide distribution (see pyodideDirOf) is answered from its files when
+ * they state the version (src/pyodide-host.ts), without starting it; its
+ * `stdlib` is its python_stdlib.zip extracted below `cacheDir`. (A prefetched
+ * answer is taken whatever `cacheDir` says.)
  */
-export function probeInterpreter(executable: string, options: { cwd?: string } = {}): Promise<InterpreterInfo> {
+export function probeInterpreter(executable: string, options: ProbeOptions = {}): Promise<InterpreterInfo> {
   const key = probeKey(executable, options.cwd);
   const ahead = prefetched.get(key);
   if (ahead) {
@@ -383,20 +509,16 @@ export function probeInterpreter(executable: string, options: { cwd?: string } =
   return probeNow(executable, options);
 }
 
-async function probeNow(executable: string, options: { cwd?: string }): Promise<InterpreterInfo> {
-  const worker = new Worker(executable, options.cwd, true);
+async function probeNow(executable: string, options: ProbeOptions): Promise<InterpreterInfo> {
+  const launch = launchFor(executable, options.cwd, true, options.cacheDir);
+  const limit = options.timeout ?? (launch.pyodide ? PYODIDE_TIMEOUT_MS : PROBE_TIMEOUT_MS);
+  const worker = new Worker(launch, options.cwd);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      reject(
-        new PackError(
-          'ERR_PYTHON_VERSION',
-          `Build interpreter "${executable}" did not answer within ${PROBE_TIMEOUT_MS / 1000} s.`,
-          'pass --build-python <path to a CPython of the stdlib\'s version, e.g. python3.11>',
-        ),
-      );
+      reject(new PackError('ERR_PYTHON_VERSION', `Build interpreter "${executable}" did not answer within ${limit / 1000} s.`, hint));
       worker.child.kill('SIGKILL');
-    }, PROBE_TIMEOUT_MS);
+    }, limit);
   });
   let frame: Frame;
   try {
@@ -404,14 +526,10 @@ async function probeNow(executable: string, options: { cwd?: string }): Promise<
   } catch (error) {
     await worker.exited;
     if (error instanceof PackError && error.code === 'ERR_PYTHON_WORKER') {
-      // It started but died before answering: python2, too old, not Python at all.
+      // It started but died before answering: python2, too old, not Python at all; a broken Pyodide.
       const stderr = worker.stderrText.trim().split('\n').slice(-3).join('\n');
-      throw new PackError(
-        'ERR_PYTHON_VERSION',
-        `Build interpreter "${executable}" is not a usable CPython ${MIN_VERSION.join('.')}+${stderr ? `:\n${stderr}` : '.'}`,
-        'pass --build-python <path to a CPython of the stdlib\'s version, e.g. python3.11>',
-        { cause: error },
-      );
+      const what = launch.pyodide ? `(${launch.label}) could not start` : `is not a usable CPython ${MIN_VERSION.join('.')}+`;
+      throw new PackError('ERR_PYTHON_VERSION', `Build interpreter "${executable}" ${what}${stderr ? `:\n${stderr}` : '.'}`, launch.pyodide ? pyodideHint : hint, { cause: error });
     }
     throw error;
   } finally {
@@ -423,16 +541,12 @@ async function probeNow(executable: string, options: { cwd?: string }): Promise<
     throw new PackError(
       'ERR_PYTHON_VERSION',
       `Build interpreter "${executable}" is ${info.implementation} ${info.version}; pywasm-assets needs CPython (its pycs are what CPython for WebAssembly loads).`,
-      'pass --build-python <path to a CPython of the stdlib\'s version, e.g. python3.11>',
+      hint,
     );
   }
   const [major, minor] = info.versionInfo;
   if (major !== MIN_VERSION[0] || minor < MIN_VERSION[1]) {
-    throw new PackError(
-      'ERR_PYTHON_VERSION',
-      `Build interpreter "${executable}" is Python ${info.version}; pywasm-assets needs CPython ${MIN_VERSION.join('.')} or later.`,
-      'pass --build-python <path to a CPython of the stdlib\'s version, e.g. python3.11>',
-    );
+    throw new PackError('ERR_PYTHON_VERSION', `Build interpreter "${executable}" is Python ${info.version}; pywasm-assets needs CPython ${MIN_VERSION.join('.')} or later.`, hint);
   }
   return info;
 }
@@ -500,7 +614,7 @@ export class CompilerPool {
   private queue: Task[] = [];
   private closed = false;
 
-  private constructor(readonly info: InterpreterInfo, jobs: number) {
+  private constructor(readonly info: InterpreterInfo, jobs: number, private readonly startTimeout?: number) {
     this.jobs = jobs;
   }
 
@@ -509,7 +623,7 @@ export class CompilerPool {
     if (!Number.isInteger(jobs) || jobs < 1) {
       throw new PackError('ERR_OPTION', `jobs must be a positive integer, got ${JSON.stringify(options.jobs)}.`);
     }
-    const pool = new CompilerPool(info, jobs);
+    const pool = new CompilerPool(info, jobs, options.startTimeout);
     if (!options.lazy) await pool.spawn();
     return pool;
   }
@@ -544,32 +658,57 @@ export class CompilerPool {
    */
   private async startWorkers(): Promise<void> {
     const { executable, resolved } = this.info;
+    // A Pyodide answers its directory (absolute) as sys.executable: one way to start it.
+    if (this.info.pyodide !== undefined) return this.launch(isAbsolute(resolved) ? resolved : executable);
     const direct = resolved !== executable && isAbsolute(resolved) && existsSync(resolved) ? resolved : undefined;
     if (direct) {
       try {
         await this.launch(direct);
         return;
       } catch {
-        await Promise.all(this.workers.map((w) => w.close()));
+        // launch() has ended its workers: try the name as given.
       }
     }
     await this.launch(executable);
   }
 
-  private async launch(command: string): Promise<void> {
-    this.workers = Array.from({ length: this.jobs }, () => new Worker(command, this.info.cwd));
-    // Wait until each answers, so a broken interpreter fails here, not mid-run.
-    await Promise.all(
+  private async launch(executable: string): Promise<void> {
+    const launch = launchFor(executable, this.info.cwd, false);
+    const limit = this.startTimeout ?? (launch.pyodide ? PYODIDE_TIMEOUT_MS : PROBE_TIMEOUT_MS);
+    this.workers = Array.from({ length: this.jobs }, () => new Worker(launch, this.info.cwd));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new PackError('ERR_PYTHON_WORKER', `Build interpreter worker (${launch.label}) did not start within ${limit / 1000} s.`, 'retry on a less busy machine or with fewer --jobs')),
+        limit,
+      );
+    });
+    // Wait until each answers, so a broken interpreter fails here, not mid-run;
+    // its answer must be the probe's (a Pyodide's probe may not have started it).
+    const answered = Promise.all(
       this.workers.map(async (w) => {
-        const frame = await w.request({ op: 'info' });
-        if (frame.header.magic !== this.info.magic) {
+        const { header } = await w.request({ op: 'info' });
+        const version = typeof header.version === 'string' ? header.version : this.info.version;
+        if (header.magic !== this.info.magic || version !== this.info.version) {
           throw new PackError(
             'ERR_PYTHON_WORKER',
-            `Build interpreter worker (${command}) reports magic ${frame.header.magic}, expected ${this.info.magic}.`,
+            `Build interpreter worker (${launch.label}) reports Python ${version} with magic ${header.magic}, expected ${this.info.version} with magic ${this.info.magic}.`,
           );
         }
       }),
     );
+    try {
+      await Promise.race([answered, timeout]);
+    } catch (error) {
+      answered.catch(() => {});
+      // None may outlive a failed start (a hung one would never see its stdin close).
+      const workers = this.workers;
+      this.workers = [];
+      await Promise.all(workers.map((w) => w.kill()));
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
