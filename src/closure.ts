@@ -7,7 +7,7 @@
  * - profile `wasm`: modules that cannot import are pruned, to a fixpoint, and
  *   their decision cites the chain (`a imports b, which rule R omits`).
  */
-import { makeMissingName, makeProvided, pruneDependents, type ImportRecord, type ModuleNode, type OmittedReason, type Violation } from './imports.js';
+import { makeMissingName, makeProvided, prefixes, pruneDependents, type ImportRecord, type ModuleNode, type OmittedReason, type Violation } from './imports.js';
 import { moduleName } from './discover.js';
 import type { ResolvedOptions } from './options.js';
 import type { Decision, PackWarning } from './types.js';
@@ -71,7 +71,13 @@ export async function analyzeImports(
   const builtins = options.builtins;
   const fromBuild = makeProvided({ builtins, modules: options.facts.modules, statesSource: options.facts.source });
   const runtime = new Set(options.provides);
-  const provided = (name: string) => (runtime.has(name) ? { available: true, evidence: `${name} is provided by the runtime (--provides)` } : fromBuild(name));
+  // A module the runtime provides covers its submodules: a runtime's modules are often
+  // namespaces its own finder fills (Pyodide: `import pyodide_js._api`).
+  const byRuntime = (name: string) => prefixes(name).find((p) => runtime.has(p));
+  const provided = (name: string) => {
+    const root = byRuntime(name);
+    return root ? { available: true, evidence: `${root === name ? name : `${name} (in ${root})`} is provided by the runtime (--provides)` } : fromBuild(name);
+  };
   // Every target is WebAssembly: imports behind `os.name == 'posix'`-style tests run there (wasm: true).
   const input = { kept, omitted, provided, missingName: makeMissingName(builtins), wasm: true };
   const report: ImportGraphReport = { pruned: new Set(), verdicts: new Map(), violations: [] };

@@ -5,14 +5,15 @@
 // Needs .cache/cpython-3.13.15 (test/support/fetch-cpython.sh 3.13.15) and
 // .cache/python-3.13.15 (test/support/build-native-python.sh 3.13.15); under CI a missing
 // one fails. Cost: ~10 s compile (cold), ~10 s Pyodide load, ~5 s imports.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REPO, skip } from './helpers.js';
 import { PYODIDE } from './support/pyodide.js';
-import { proveInPyodide, type VersionProof } from './support/versions.js';
+import { embeddedDefaultProblems, proveInPyodide, type VersionProof } from './support/versions.js';
+import { pack } from '../src/index.js';
 
 const LIB = join(REPO, '.cache/cpython-3.13.15/Lib');
 const PYTHON = join(REPO, '.cache/python-3.13.15/bin/python3.13');
@@ -62,3 +63,32 @@ runtime('no warnings but the ones the facts explain: nothing unmatched, no versi
 });
 
 runtime.run();
+
+// ---
+const compiler = suite('3.13: Pyodide 0.29.5 (CPython 3.13.2) as build interpreter');
+
+compiler("gives a zip byte-identical to the native 3.13.15's for 3.13.15's Lib/", async () => {
+  if (missing) return skip(missing);
+  const packWith = (python: string, name: string) => pack({ lib: LIB, builddir: BUILDDIR, buildPython: python, prefix: '/usr/local', out: join(tmp, name), package: false, cacheDir: join(tmp, `cache-${name}`) });
+  const native = await packWith(PYTHON, 'zip-native');
+  const started = performance.now();
+  const wasm = await packWith(PYODIDE['3.13'].dir, 'zip-pyodide');
+  const zip = (r: typeof native) => readFileSync(r.outputs.find((o) => o.kind === 'zip')!.path);
+  console.log(`  3.13: ${wasm.kept.length} modules compiled by Pyodide 0.29.5 in ${Math.round(performance.now() - started)} ms (native: ${native.stats.timings.total} ms)`);
+  assert.is(wasm.kept.length, native.kept.length);
+  assert.ok(zip(wasm).equals(zip(native)), 'the zips differ');
+});
+
+compiler.run();
+
+// ---
+const embedded = suite('3.13: the embedded default with a native 3.13.15');
+
+embedded('packs its own stdlib with the built-in description of a stock 3.13 build: nothing guessed, nothing unmatched, the sysconfigdata written', async () => {
+  if (missing) return skip(missing);
+  const result = await pack({ buildPython: PYTHON, out: join(tmp, 'embedded'), cacheDir: join(tmp, 'cache-embedded'), cwd: tmp });
+  assert.is(result.version, '3.13');
+  assert.equal(embeddedDefaultProblems(result), []);
+});
+
+embedded.run();

@@ -4,7 +4,7 @@
  * Pyodide release of that version (in a child process), then import every shipped
  * module in it and check that every omitted one raises ModuleNotFoundError.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { pack } from '../../src/index.js';
@@ -12,8 +12,8 @@ import type { PackOptions, PackResult } from '../../src/types.js';
 import { isSkipped, moduleName, outermostModules, type ImportReport, type OmittedReport, type PyodideRelease } from './pyodide.js';
 import { PyodideProcess } from './pyodide-process.js';
 
-/** Modules Pyodide's runtime creates itself (its JS bridge), which its packages import. */
-export const PYODIDE_RUNTIME_MODULES = ['js', '_pyodide_core'];
+/** Modules Pyodide's runtime creates itself (its JS bridge; pyodide_js since 0.26), which its packages import. */
+export const PYODIDE_RUNTIME_MODULES = ['js', '_pyodide_core', 'pyodide_js'];
 
 /** Pyodide's bootstrap packages `_pyodide/` and `pyodide/`, extracted from its zip into `dir`, for `add`. */
 export function pyodidePackages(release: PyodideRelease, dir: string): string[] {
@@ -55,7 +55,8 @@ export interface VersionProof {
 export async function proveInPyodide(release: PyodideRelease, tmp: string, options: PackOptions): Promise<VersionProof> {
   const started = performance.now();
   const result = await pack({
-    add: pyodidePackages(release, join(tmp, 'pyodide-packages')),
+    // A Pyodide's own stdlib has them already; CPython's Lib/ gets them added.
+    add: options.lib && existsSync(join(options.lib, '_pyodide')) ? [] : pyodidePackages(release, join(tmp, 'pyodide-packages')),
     provides: PYODIDE_RUNTIME_MODULES,
     out: join(tmp, 'out'),
     package: false,
@@ -75,4 +76,11 @@ export async function proveInPyodide(release: PyodideRelease, tmp: string, optio
   } finally {
     py.close();
   }
+}
+
+/** The embedded default's acceptance: no version guessed, nothing unmatched, the target's sysconfigdata in the zip. */
+export function embeddedDefaultProblems(result: PackResult): string[] {
+  const problems = result.warnings.filter((w) => w.code === 'UNKNOWN_VERSION' || w.code === 'RULE_UNMATCHED' || w.code === 'NO_SYSCONFIGDATA').map((w) => `${w.code}: ${w.message}`);
+  if (!result.kept.some((k) => k.origin === 'sysconfigdata' && k.module === '_sysconfigdata__emscripten_wasm32-emscripten')) problems.push('no sysconfigdata in the zip');
+  return problems;
 }
