@@ -9,8 +9,8 @@ import { memfs } from 'memfs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { pack, type PackResult } from '../src/index.js';
-import { HINT_FILE, loadInterpreterHint, sameInterpreter, saveInterpreterHint } from '../src/interpreter-hint.js';
-import type { InterpreterInfo } from '../src/python.js';
+import { HINT_FILE, loadInterpreterHint, sameInterpreter, saveInterpreterHint } from '../src/cache/interpreter-answers.js';
+import type { InterpreterInfo } from '../src/interpreter/index.js';
 import type { PackFs } from '../src/types.js';
 import { havePython, skip } from './helpers.js';
 

@@ -7,7 +7,7 @@ import zlib from 'node:zlib';
 import { unzipSync } from 'fflate';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildZip, compressEntry, dosDateTime, type ArchiveEntry } from '../src/archive.js';
+import { buildZip, compressEntry, dosDateTime, type ArchiveEntry } from '../src/output/zip.js';
 import { REPO, havePython, makeTmp, rmTmp, runPython, skip } from './helpers.js';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -182,7 +182,7 @@ const tz = suite('buildZip: reproducible in every time zone');
 /** Builds the same zip in a child node with TZ set; returns the hex bytes per epoch. */
 async function zipInTimeZone(timeZone: string, epochs: number[]): Promise<string[]> {
   const script = `
-import { buildZip, compressEntry } from ${JSON.stringify(path.join(REPO, 'src/archive.ts'))};
+import { buildZip, compressEntry } from ${JSON.stringify(path.join(REPO, 'src/output/zip.ts'))};
 const data = new TextEncoder().encode('X = 1\\n');
 const entries = [{ name: 'x.py', entry: compressEntry(data, 'deflate', 9) }, { name: 'y.py', entry: compressEntry(data, 'stored', 0) }];
 const epochs = ${JSON.stringify(epochs)};

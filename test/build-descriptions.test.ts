@@ -11,8 +11,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readSysconfigdataVars } from '../src/build-facts.js';
-import { embeddedFacts } from '../src/options.js';
+import { readSysconfigdataVars } from '../src/pipeline/build-facts/index.js';
+import { embeddedFacts } from '../src/pipeline/options/index.js';
 import { REPO, skip } from './helpers.js';
 
 const require = createRequire(import.meta.url);

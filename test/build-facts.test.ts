@@ -10,8 +10,8 @@ import {
   pythonForBuild,
   readBuildFacts,
   readSysconfigdataVars,
-} from '../src/build-facts.js';
-import { LiteralError } from '../src/pyliteral.js';
+} from '../src/pipeline/build-facts/index.js';
+import { LiteralError } from '../src/pipeline/build-facts/literal.js';
 import { REPO, makeFs, throwsPackError } from './helpers.js';
 
 const MAKEFILE = '/py/build/Makefile';

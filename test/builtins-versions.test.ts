@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { BuiltinsData } from '../src/imports.js';
+import type { BuiltinsData } from '../src/analysis/graph.js';
 import { REPO } from './helpers.js';
 import { PYODIDE } from './support/pyodide.js';
 import { PyodideProcess } from './support/pyodide-process.js';

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { memfs } from 'memfs';
 import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
-import { cacheKey, decodeEntry, encodeEntry, openCache, PACK_FILE, type CacheEntry, type CacheKeyParts, type OpenCacheOptions } from '../src/cache.js';
+import { cacheKey, decodeEntry, encodeEntry, openCache, PACK_FILE, type CacheEntry, type CacheKeyParts, type OpenCacheOptions } from '../src/cache/compile-cache.js';
 import type { PackFs } from '../src/types.js';
 
 const DIR = '/cache';

@@ -6,9 +6,9 @@ import { memfs } from 'memfs';
 import zlib from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openCache, PACK_FILE } from '../src/cache.js';
-import { compileModules, type CompileCompression, type CompiledModule, type CompileModulesStats } from '../src/compile.js';
-import { CompilerPool, probeInterpreter, type CompileItem, type CompileSettings, type InterpreterInfo } from '../src/python.js';
+import { openCache, PACK_FILE } from '../src/cache/compile-cache.js';
+import { compileModules, type CompileCompression, type CompiledModule, type CompileModulesStats } from '../src/pipeline/compile.js';
+import { CompilerPool, probeInterpreter, type CompileItem, type CompileSettings, type InterpreterInfo } from '../src/interpreter/index.js';
 import type { PackFs } from '../src/types.js';
 
 const PYTHON = process.env.PYWASM_TEST_PYTHON ?? 'python3';

@@ -2,7 +2,7 @@ import nodeFs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compareCodePoints, compareTreeOrder, discover } from '../src/discover.js';
+import { compareCodePoints, compareTreeOrder, discover } from '../src/pipeline/discover.js';
 import type { PackFs } from '../src/types.js';
 import { havePython, makeFs, makeTmp, rejectsPackError, rmTmp, runPython, skip, writeTree } from './helpers.js';
 

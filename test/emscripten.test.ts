@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path';
 import { zipSync } from 'fflate';
 import { suite, type Test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createPackage, type EmscriptenPackage, type PackageFile } from '../src/packager.js';
+import { createPackage, type EmscriptenPackage, type PackageFile } from '../src/output/packager/index.js';
 import {
   DEBIAN_FILE_PACKAGER,
   buildProgram,

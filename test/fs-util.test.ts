@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isInside, writeFileBestEffort, writeFilesAtomic } from '../src/fs-util.js';
+import { isInside, writeFileBestEffort, writeFilesAtomic } from '../src/output/write.js';
 import type { PackFs } from '../src/types.js';
 import { listFiles, makeFs, throwsPackError } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { renderOmittedHints, type OmittedModule } from '../src/hints.js';
+import { renderOmittedHints, type OmittedModule } from '../src/pipeline/omitted-hints/index.js';
 
 const SQLITE: OmittedModule = { module: 'sqlite3', rule: 'ext-sqlite3', reason: 'the _sqlite3 extension module is unavailable' };
 const XML: OmittedModule = { module: 'xml', rule: 'ext-pyexpat', reason: 'the pyexpat extension module is unavailable' };

@@ -21,11 +21,11 @@ import {
   pruneDependents,
   resolveImport,
   type Violation,
-} from '../src/imports.js';
+} from '../src/analysis/graph.js';
 import { havePython, makeTmp, rmTmp, skip } from './helpers.js';
 import { deriveBuiltins } from './support/derive-builtins.js';
-import { loadBuiltins } from '../src/builtins.js';
-import { moduleFacts } from '../src/build-facts.js';
+import { loadBuiltins } from '../src/analysis/builtins.js';
+import { moduleFacts } from '../src/pipeline/build-facts/index.js';
 import { cpythonSrcdir, repoRoot } from './support/reference.js';
 
 const DRIVER = join(repoRoot, 'test/support/find-imports.py');
@@ -586,7 +586,10 @@ derived('derives the built-ins from a source checkout (its Lib/ beside Modules/)
   assert.equal(loadBuiltins('3.11', cpythonSrcdir).data, BUILTINS);
   // An installed stdlib has no source tree beside it; another version's tree is not used for 3.11.
   assert.is(loadBuiltins('3.11', '/nonexistent').from, 'rules/builtins/3.11.json');
-  assert.is(loadBuiltins('3.12', cpythonSrcdir).from, 'rules/builtins/3.11.json');
+  assert.is(loadBuiltins('3.12', cpythonSrcdir).from, 'rules/builtins/3.12.json');
+  // A version without kept data takes the nearest older one's, and says it guessed.
+  assert.equal([loadBuiltins('3.15', cpythonSrcdir).from, loadBuiltins('3.15').exact], ['rules/builtins/3.14.json', false]);
+  assert.equal([loadBuiltins('3.10').from, loadBuiltins('3.11').exact], ['rules/builtins/3.11.json', true]);
 });
 
 derived.run();

@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { discover, type DiscoverResult } from '../src/discover.js';
-import { LISTING_FILE, discoverCached, loadListing } from '../src/listing.js';
+import { discover, type DiscoverResult } from '../src/pipeline/discover.js';
+import { LISTING_FILE, discoverCached, loadListing } from '../src/cache/listing.js';
 import { pack } from '../src/index.js';
 import { havePython, skip } from './helpers.js';
 

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultCacheDir } from '../src/options.js';
+import { defaultCacheDir } from '../src/pipeline/options/index.js';
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'pywasm-options-')));
 

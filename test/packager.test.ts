@@ -8,7 +8,7 @@ import {
   pythonJsonString,
   type EmscriptenPackage,
   type PackageFile,
-} from '../src/packager.js';
+} from '../src/output/packager/index.js';
 
 const enc = new TextEncoder();
 const file = (path: string, text: string): PackageFile => ({ path, data: enc.encode(text) });

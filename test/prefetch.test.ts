@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { interpreterOf } from '../src/prefetch.js';
-import { prefetchInterpreter, probeInterpreter } from '../src/python.js';
+import { interpreterOf } from '../src/cache/prefetch.js';
+import { prefetchInterpreter, probeInterpreter } from '../src/interpreter/index.js';
 import { havePython, REPO, skip } from './helpers.js';
 
 const args = suite('interpreterOf');

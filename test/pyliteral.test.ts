@@ -5,7 +5,7 @@ import path from 'node:path';
 import { unzipSync } from 'fflate';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LiteralError, parsePythonDictLiteral, type PyValue } from '../src/pyliteral.js';
+import { LiteralError, parsePythonDictLiteral, type PyValue } from '../src/pipeline/build-facts/literal.js';
 import { REPO, havePython, runPython, skip } from './helpers.js';
 
 const NAME = 'build_time_vars';

@@ -30,7 +30,7 @@ import {
   type CompileItem,
   type CompileOutcome,
   type InterpreterInfo,
-} from '../src/python.js';
+} from '../src/interpreter/index.js';
 import { REPO, rejectsPackError } from './helpers.js';
 import { PYODIDE, type PyodideRelease } from './support/pyodide.js';
 

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { unzipSync, zipSync } from 'fflate';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { renderOmittedHints, type OmittedModule } from '../src/hints.js';
+import { renderOmittedHints, type OmittedModule } from '../src/pipeline/omitted-hints/index.js';
 import { pack, type PackOptions, type PackResult } from '../src/index.js';
 import {
   importAll,

@@ -9,8 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ImportRecord } from '../src/imports.js';
-import { findImports, whyUnsupported } from '../src/pyscan.js';
+import type { ImportRecord } from '../src/analysis/graph.js';
+import { findImports, whyUnsupported } from '../src/analysis/scanner/index.js';
 import { havePython, skip } from './helpers.js';
 import { cpythonSrcdir, repoRoot } from './support/reference.js';
 

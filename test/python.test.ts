@@ -15,7 +15,7 @@ import {
   type CompileItem,
   type CompileOutcome,
   type InterpreterInfo,
-} from '../src/python.js';
+} from '../src/interpreter/index.js';
 import { PackError } from '../src/errors.js';
 
 const PYTHON = process.env.PYWASM_TEST_PYTHON ?? 'python3';

@@ -11,8 +11,8 @@ import { dirname, join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { moduleFacts } from '../src/build-facts.js';
-import { applyRules, builtinRuleFiles, loadRules, type RuleContext } from '../src/rules.js';
+import { moduleFacts } from '../src/pipeline/build-facts/index.js';
+import { applyRules, builtinRuleFiles, loadRules, type RuleContext } from '../src/pipeline/rules.js';
 import { REPO } from './helpers.js';
 
 interface Lists {

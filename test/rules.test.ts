@@ -2,7 +2,7 @@ import nodeFs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ModuleFact } from '../src/build-facts.js';
+import type { ModuleFact } from '../src/pipeline/build-facts/index.js';
 import {
   applyRules,
   inPythonRange,
@@ -14,7 +14,7 @@ import {
   ruleApplies,
   type Rule,
   type RuleContext,
-} from '../src/rules.js';
+} from '../src/pipeline/rules.js';
 import type { Decision } from '../src/types.js';
 import { REPO, makeFs, throwsPackError } from './helpers.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { pack } from '../src/index.js';
-import { probeInterpreter } from '../src/python.js';
+import { probeInterpreter } from '../src/interpreter/index.js';
 import { REPO } from './helpers.js';
 import { PYODIDE } from './support/pyodide.js';
 import { embeddedDefaultProblems, proveInPyodide, type VersionProof } from './support/versions.js';

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import zlib from 'node:zlib';
 import { deflateSync } from 'fflate';
-import { CompilerPool, probeInterpreter, type CompileItem } from '../../src/python.js';
+import { CompilerPool, probeInterpreter, type CompileItem } from '../../src/interpreter/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -180,7 +180,7 @@ async function micro(lib: string, paths: string[]) {
   // pass over the files includes the JIT's warm-up, as in a real cold pack.
   const scanScript = `
     import { readFileSync } from 'node:fs';
-    import { findImports } from ${JSON.stringify(join(root, 'dist/pyscan.js'))};
+    import { findImports } from ${JSON.stringify(join(root, 'dist/analysis/scanner/index.js'))};
     const files = JSON.parse(process.argv[1]).map((p) => readFileSync(p));
     const pass = () => { const t = performance.now(); for (const f of files) findImports(f); return performance.now() - t; };
     const first = pass();
@@ -191,7 +191,7 @@ async function micro(lib: string, paths: string[]) {
     scanRuns.push(JSON.parse(stdout));
   }
   const scan = { firstMs: round(median(scanRuns.map((r) => r.first))), againMs: round(median(scanRuns.map((r) => r.again))) };
-  console.log(`  import scan in Node (src/pyscan.ts): ${scan.firstMs} ms first pass (JIT warming up), ${scan.againMs} ms again`);
+  console.log(`  import scan in Node (src/analysis/scanner/): ${scan.firstMs} ms first pass (JIT warming up), ${scan.againMs} ms again`);
   const pycBytes = pycs.reduce((a, p) => a + p.length, 0);
   const deflate: Record<string, { ms: number; bytes: number }> = {};
   const measure = async (name: string, fn: () => Promise<number> | number) => {

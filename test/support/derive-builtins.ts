@@ -4,7 +4,7 @@
  *   node --import tsx test/support/derive-builtins.ts .cache/cpython-3.11.2 > rules/builtins/3.11.json
  */
 import { fileURLToPath } from 'node:url';
-import { deriveBuiltins } from '../../src/builtins.js';
+import { deriveBuiltins } from '../../src/analysis/builtins.js';
 
 export { deriveBuiltins };
 

@@ -1,4 +1,4 @@
-"""Test driver for src/python/imports.py (run with the build python).
+"""Test driver for src/interpreter/python/imports.py (run with the build python).
 
   python3 find-imports.py --snippets      stdin: JSON list of sources;
                                           stdout: JSON list of record lists
@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in src/python
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "python"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "interpreter", "python"))
 from imports import find_imports  # noqa: E402
 
 

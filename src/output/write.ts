@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { PackError } from './errors.js';
-import type { PackFs } from './types.js';
+import { PackError } from '../errors.js';
+import type { PackFs } from '../types.js';
 
 export interface OutputFile {
   path: string;

@@ -29,12 +29,12 @@
  */
 import nodeFs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { BuiltinsData } from './imports.js';
-import type { PackFs } from './types.js';
-import { nearestVersion } from './versions.js';
+import type { BuiltinsData } from './graph.js';
+import type { PackFs } from '../types.js';
+import { nearestVersion } from '../versions.js';
+import { BUILTINS_DIR } from '../package-paths.js';
 
-const BUILTINS_DIR = fileURLToPath(new URL('../rules/builtins/', import.meta.url));
+
 
 /** The files deriveBuiltins() reads; a source tree has them all. */
 const SOURCES = ['Include/patchlevel.h', 'Modules/Setup.bootstrap.in', 'Modules/config.c.in', 'Python/frozen.c', 'Python/stdlib_module_names.h', 'configure.ac', 'PC/config.c', 'PCbuild'];

@@ -55,8 +55,8 @@ import { createHash } from 'node:crypto';
 import nodeFs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { writeFileBestEffort } from './fs-util.js';
-import type { PackFs } from './types.js';
+import { writeFileBestEffort } from '../output/write.js';
+import type { PackFs } from '../types.js';
 
 export interface CacheEntry {
   /** The zip entry's data: raw deflate, or the pyc itself for STORED. */

@@ -13,10 +13,10 @@
 import picomatch from 'picomatch';
 import nodeFs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { PackError } from './errors.js';
-import type { ModuleFact } from './build-facts.js';
-import type { Decision, PackFs, PackProfile, PackTarget, PackWarning, RuleRef } from './types.js';
+import { PackError } from '../errors.js';
+import type { ModuleFact } from './build-facts/index.js';
+import type { Decision, PackFs, PackProfile, PackTarget, PackWarning, RuleRef } from '../types.js';
+import { RULES_DIR } from '../package-paths.js';
 
 export interface RuleCondition {
   /** Target platforms the rule applies to. */
@@ -47,7 +47,7 @@ export interface Rule {
 }
 
 /** Directory of the built-in rules (works from src/ and dist/). */
-export const RULES_DIR = fileURLToPath(new URL('../rules/', import.meta.url));
+export { RULES_DIR };
 
 /** Built-in rule files, in load order. */
 export function builtinRuleFiles(fs: PackFs = nodeFs): string[] {

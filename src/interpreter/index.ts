@@ -17,8 +17,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import path, { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PackError } from './errors.js';
-import type { PackInvalidation } from './types.js';
+import { PackError } from '../errors.js';
+import type { PackInvalidation } from '../types.js';
 
 /** What `probeInterpreter()` learnt about a build interpreter. */
 export interface InterpreterInfo {
@@ -133,7 +133,7 @@ export const workerScript = fileURLToPath(new URL('./python/worker.py', import.m
 function pyodideHost(): { script: string; nodeArgs: string[] } {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.ts')) {
-    return { script: here.replace(/python\.ts$/, 'pyodide-host.ts'), nodeArgs: ['--import', import.meta.resolve('tsx')] };
+    return { script: here.replace(/index\.ts$/, 'pyodide-host.ts'), nodeArgs: ['--import', import.meta.resolve('tsx')] };
   }
   return { script: fileURLToPath(new URL('./pyodide-host.js', import.meta.url)), nodeArgs: [] };
 }

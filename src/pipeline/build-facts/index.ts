@@ -10,9 +10,9 @@
  * 3. a module named by neither counts as unavailable.
  */
 import path from 'node:path';
-import { PackError } from './errors.js';
-import { parsePythonDictLiteral, type PyValue } from './pyliteral.js';
-import type { PackFs, PackTarget } from './types.js';
+import { PackError } from '../../errors.js';
+import { parsePythonDictLiteral, type PyValue } from './literal.js';
+import type { PackFs, PackTarget } from '../../types.js';
 
 export interface ModuleFact {
   available: boolean;

@@ -21,9 +21,9 @@
  * Releases 3.1.19 to 4.0.12 also wrote `"audio":1` for `.ogg`/`.wav`/`.mp3`
  * files; current upstream does not, and neither do we.
  */
-import { PackError } from './errors.js';
-import { renderLoader } from './packager/loader.js';
-import { compareCodePoints } from './discover.js';
+import { PackError } from '../../errors.js';
+import { renderLoader } from './loader.js';
+import { compareCodePoints } from '../../pipeline/discover.js';
 
 export { compareCodePoints };
 

@@ -6,9 +6,9 @@
  * since those are what the cache keys hold.
  */
 import path from 'node:path';
-import { writeFileBestEffort } from './fs-util.js';
-import type { InterpreterInfo } from './python.js';
-import type { PackFs } from './types.js';
+import { writeFileBestEffort } from '../output/write.js';
+import type { InterpreterInfo } from '../interpreter/index.js';
+import type { PackFs } from '../types.js';
 
 export const HINT_FILE = 'interpreter-v1.json';
 const FORMAT = 'pywasm-assets interpreter 1';

@@ -3,7 +3,7 @@
  * import failed — the ModuleNotFoundError for a module this bundle omitted gets
  * a PEP 678 note with the rule's id and reason. The mechanism (and why not a
  * meta-path finder, pyodide#3262/#3263/#4484) is documented in
- * src/python/omitted_hints.py.
+ * src/pipeline/omitted-hints/omitted_hints.py.
  */
 import { readFileSync } from 'node:fs';
 
@@ -27,8 +27,8 @@ export interface RenderedModule {
   source: string;
 }
 
-// Templates ship next to the compiled code (npm run build copies src/python/ to dist/python/).
-const templateUrl = (name: string) => new URL(`./python/${name}`, import.meta.url);
+// Templates ship next to the compiled code (npm run build copies src/**/*.py to dist/).
+const templateUrl = (name: string) => new URL(`./${name}`, import.meta.url);
 
 /**
  * Python source of the hint modules for `omitted`, sorted by path. The output is

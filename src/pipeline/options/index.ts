@@ -6,15 +6,15 @@
 import nodeFs from 'node:fs';
 import path from 'node:path';
 import { availableParallelism, homedir } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { PackError } from './errors.js';
-import { defaultTarget, expandMakeVars, readBuildFacts, pythonForBuild, type BuildFacts, type ModuleFact } from './build-facts.js';
-import { isInside } from './fs-util.js';
-import { loadBuiltins } from './builtins.js';
-import { nearestVersion } from './versions.js';
-import type { BuiltinsData } from './imports.js';
-import { probeInterpreter, type InterpreterInfo } from './python.js';
-import type { PackCompression, PackFs, PackInvalidation, PackOptions, PackProfile, PackSources, PackTarget } from './types.js';
+import { PackError } from '../../errors.js';
+import { defaultTarget, expandMakeVars, readBuildFacts, pythonForBuild, type BuildFacts, type ModuleFact } from '../build-facts/index.js';
+import { isInside } from '../../output/write.js';
+import { loadBuiltins } from '../../analysis/builtins.js';
+import { nearestVersion } from '../../versions.js';
+import type { BuiltinsData } from '../../analysis/graph.js';
+import { probeInterpreter, type InterpreterInfo } from '../../interpreter/index.js';
+import type { PackCompression, PackFs, PackInvalidation, PackOptions, PackProfile, PackSources, PackTarget } from '../../types.js';
+import { BUILDS_DIR } from '../../package-paths.js';
 
 export interface ResolvedOptions {
   fs: PackFs;
@@ -70,7 +70,7 @@ const SOURCES: PackSources[] = ['pyc', 'py', 'both'];
 const COMPRESSIONS: PackCompression[] = ['deflate', 'stored'];
 
 /** Directory of the built-in build descriptions (rules/builds/). */
-export const BUILDS_DIR = fileURLToPath(new URL('../rules/builds/', import.meta.url));
+export { BUILDS_DIR };
 
 function oneOf<T extends string | number>(value: T | undefined, allowed: readonly T[], flag: string, fallback: T): T {
   if (value === undefined) return fallback;

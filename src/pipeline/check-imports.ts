@@ -7,10 +7,10 @@
  * - profile `wasm`: modules that cannot import are pruned, to a fixpoint, and
  *   their decision cites the chain (`a imports b, which rule R omits`).
  */
-import { makeMissingName, makeProvided, prefixes, pruneDependents, type ImportRecord, type ModuleNode, type OmittedReason, type Violation } from './imports.js';
+import { makeMissingName, makeProvided, prefixes, pruneDependents, type ImportRecord, type ModuleNode, type OmittedReason, type Violation } from '../analysis/graph.js';
 import { moduleName } from './discover.js';
-import type { ResolvedOptions } from './options.js';
-import type { Decision, PackWarning } from './types.js';
+import type { ResolvedOptions } from './options/index.js';
+import type { Decision, PackWarning } from '../types.js';
 
 export interface ImportVerdict {
   /** `imports`: every unconditional import can succeed; `fails`: see `violations`. */

@@ -4,8 +4,8 @@
  */
 import type fgTypes from 'fast-glob';
 import nodeFs from 'node:fs';
-import { PackError } from './errors.js';
-import type { PackFs } from './types.js';
+import { PackError } from '../errors.js';
+import type { PackFs } from '../types.js';
 
 export interface DiscoverResult {
   /** Absolute stdlib root. */

@@ -6,7 +6,7 @@
  */
 import type { ZipInputFile } from 'fflate';
 import zlib from 'node:zlib';
-import type { PackCompression } from './types.js';
+import type { PackCompression } from '../types.js';
 
 export interface CompressedEntry {
   /** Raw deflate stream, or the data itself for STORED. */

@@ -21,12 +21,12 @@
  * longest path: ~1.1 s of its work in a ~1.1 s compile phase). memLevel 9: see archive.ts.
  */
 import { createHash } from 'node:crypto';
-import { COMPRESSOR, compressEntryAsync, type CompressedEntry } from './archive.js';
-import type { PackCache } from './cache.js';
-import { cacheKey } from './cache.js';
-import { findImports, SCAN_VERSION } from './pyscan.js';
-import type { CompileError, CompileItem, CompileOutcome, CompileSettings, CompilerPool } from './python.js';
-import type { PackCompression } from './types.js';
+import { COMPRESSOR, compressEntryAsync, type CompressedEntry } from '../output/zip.js';
+import type { PackCache } from '../cache/compile-cache.js';
+import { cacheKey } from '../cache/compile-cache.js';
+import { findImports, SCAN_VERSION } from '../analysis/scanner/index.js';
+import type { CompileError, CompileItem, CompileOutcome, CompileSettings, CompilerPool } from '../interpreter/index.js';
+import type { PackCompression } from '../types.js';
 
 export interface CompileCompression {
   method: PackCompression;

@@ -15,9 +15,9 @@
  * miss, and failing to write it never fails a pack.
  */
 import path from 'node:path';
-import type { DiscoverResult } from './discover.js';
-import { writeFileBestEffort } from './fs-util.js';
-import type { PackFs } from './types.js';
+import type { DiscoverResult } from '../pipeline/discover.js';
+import { writeFileBestEffort } from '../output/write.js';
+import type { PackFs } from '../types.js';
 
 export const LISTING_FILE = 'listing-v1.json';
 /** Directories modified this close to (or after) the start of the walk are not trusted. */

@@ -22,8 +22,8 @@
  * It is only ever used on sources the build interpreter compiled, so it need not
  * diagnose syntax errors.
  */
-import type { ImportRecord } from './imports.js';
-import { NAME, NUMBER, OP, STRING, tokenize, Unsupported, unsupported, type LogicalLine, type Tok } from './pytokens.js';
+import type { ImportRecord } from '../graph.js';
+import { NAME, NUMBER, OP, STRING, tokenize, Unsupported, unsupported, type LogicalLine, type Tok } from './tokens.js';
 
 /** Bump when the records this scan produces could change (part of the cache key). */
 export const SCAN_VERSION = 'pyscan 2';
