@@ -168,7 +168,8 @@ async function speculate(input: PackOptions, rules: Rule[], early: Early, cacheD
     for (const u of units) u.sourceHash = createHash('sha256').update(u.source).digest('hex');
     // With last run's answer of this interpreter: the cache lookups and the import
     // check too, when every module is in the cache (a warm run).
-    const hint = cacheDir && options.cache ? loadInterpreterHint(options.fs, cacheDir, options.python.executable, options.cwd) : undefined;
+    // The same answer the guess above was made with (read before anything else ran), or none.
+    const hint = options.cache ? last : undefined;
     let graph: ImportGraphReport | undefined;
     if (hint) {
       ctx.options = { ...options, python: hint };
