@@ -191,6 +191,12 @@ export interface PackStats {
   zipBytes: number;
   cacheHits: number;
   cacheMisses: number;
+  /**
+   * How the run started (cache/warm-start.ts): `confirmed` ran on the build interpreter's
+   * last answer while it started, and it answered the same; `stale` found another answer and
+   * ran again; `none` had no last answer.
+   */
+  warmStart: 'confirmed' | 'stale' | 'none';
   /** Milliseconds per phase. */
   timings: Record<string, number>;
 }

@@ -1,5 +1,6 @@
-// Tests of the work pack() does while the build interpreter starts (src/pack.ts's speculate,
-// src/interpreter-hint.ts): it must only ever save time, never change a result. A small copy of
+// Tests of the warm start (src/cache/warm-start.ts, src/cache/interpreter-answers.ts): the
+// pipeline runs on the build interpreter's last answer while it starts; that must only ever
+// save time, never change a result. A small copy of
 // the machine's stdlib, the real python3. Cost: ~4 s.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,7 +10,8 @@ import { memfs } from 'memfs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { pack, type PackResult } from '../src/index.js';
-import { HINT_FILE, loadInterpreterHint, sameInterpreter, saveInterpreterHint } from '../src/cache/interpreter-answers.js';
+import { HINT_FILE, loadInterpreterHint, saveInterpreterHint } from '../src/cache/interpreter-answers.js';
+import { sameAnswer } from '../src/cache/warm-start.js';
 import type { InterpreterInfo } from '../src/interpreter/index.js';
 import type { PackFs } from '../src/types.js';
 import { havePython, skip } from './helpers.js';
@@ -41,11 +43,13 @@ hints('round trip by executable and working directory; the latest first, at most
   assert.equal(loadInterpreterHint(fs, '/c', 'python3', '/p'), INFO, 'and is replaced');
 });
 
-hints('the same answer, as far as the compile cache is concerned: magic, version, worker scripts', () => {
-  assert.ok(sameInterpreter(INFO, { ...INFO, resolved: '/other/python3', stdlib: '/x', cwd: '/y' }));
-  assert.not.ok(sameInterpreter(INFO, { ...INFO, version: '3.11.8' }));
-  assert.not.ok(sameInterpreter(INFO, { ...INFO, magic: 3496 }));
-  assert.not.ok(sameInterpreter(INFO, { ...INFO, workerDigest: 'cd'.repeat(32) }));
+hints('the same answer: every field the options and the pycs depend on (the working directory aside)', () => {
+  assert.ok(sameAnswer(INFO, { ...INFO, cwd: '/y' }));
+  assert.not.ok(sameAnswer(INFO, { ...INFO, version: '3.11.8' }));
+  assert.not.ok(sameAnswer(INFO, { ...INFO, magic: 3496 }));
+  assert.not.ok(sameAnswer(INFO, { ...INFO, workerDigest: 'cd'.repeat(32) }));
+  assert.not.ok(sameAnswer(INFO, { ...INFO, stdlib: '/x' }), 'another stdlib: the embedded default packs another tree');
+  assert.not.ok(sameAnswer(INFO, { ...INFO, resolved: '/other/python3' }), 'another binary behind the name: its workers start from it');
 });
 
 hints.run();
@@ -72,7 +76,8 @@ packs('a warm run checks imports from the cache with last run\'s answer, and shi
   assert.ok(fs.existsSync(path.join(cacheDir, HINT_FILE)));
   const warm = await pack({ lib, cacheDir, cwd: top, out: path.join(top, 'warm') });
   assert.is(warm.stats.cacheMisses, 0);
-  assert.is(warm.stats.timings.compile, 0, 'compiled (from the cache) while the interpreter started');
+  assert.is(cold.stats.warmStart, 'none');
+  assert.is(warm.stats.warmStart, 'confirmed', 'ran on the last answer while the interpreter started');
   assert.equal(bytesOf(warm), bytesOf(cold));
   assert.equal(warm.kept, cold.kept);
   assert.equal(warm.omitted, cold.omitted);
@@ -84,7 +89,7 @@ packs('a warm run checks imports from the cache with last run\'s answer, and shi
   stored.entries[0][1].workerDigest = '00'.repeat(32);
   fs.writeFileSync(file, JSON.stringify(stored));
   const misled = await pack({ lib, cacheDir, cwd: top, out: path.join(top, 'misled') });
-  assert.ok(misled.stats.timings.compile > 0, 'compiled again for real');
+  assert.is(misled.stats.warmStart, 'stale', 'the run on the wrong answer was dropped and run again on the real one');
   assert.equal(bytesOf(misled), bytesOf(cold));
   assert.equal(misled.warnings, cold.warnings);
   assert.is(JSON.parse(fs.readFileSync(file, 'utf8')).entries[0][1].workerDigest !== '00'.repeat(32), true, 'the hint is corrected');
@@ -112,9 +117,10 @@ packs('an interpreter that changed behind the same name: what was compiled ahead
   fs.writeFileSync(target, other);
   await pack({ lib, cacheDir, cwd: top, buildPython: python, out: path.join(top, 'old-cold') });
   const oldWarm = await pack({ lib, cacheDir, cwd: top, buildPython: python, out: path.join(top, 'old-warm') });
-  assert.is(oldWarm.stats.timings.compile, 0, 'the hint (the old interpreter) was used ahead');
+  assert.is(oldWarm.stats.warmStart, 'confirmed', 'the last answer (the old interpreter) was used ahead');
   fs.writeFileSync(target, execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim());
   const switched = await pack({ lib, cacheDir, cwd: top, buildPython: python, out: path.join(top, 'switched') });
+  assert.is(switched.stats.warmStart, 'stale');
   assert.is(switched.stats.cacheHits, 0, 'compiled again by the new interpreter, none of the old pycs reused');
   const fresh = await pack({ lib, cacheDir: path.join(top, 'fresh-cache'), cwd: top, buildPython: python, out: path.join(top, 'fresh') });
   assert.equal(bytesOf(switched), bytesOf(fresh));

@@ -39,11 +39,6 @@ export function loadInterpreterHint(fs: PackFs, cacheDir: string, executable: st
   return info && typeof info.magic === 'number' && typeof info.version === 'string' && typeof info.workerDigest === 'string' ? info : undefined;
 }
 
-/** Do two answers give the same cache keys (and pycs)? */
-export function sameInterpreter(a: InterpreterInfo, b: InterpreterInfo): boolean {
-  return a.magic === b.magic && a.version === b.version && a.workerDigest === b.workerDigest && a.implementation === b.implementation;
-}
-
 /** Records `info` as the answer of its executable in `cwd` (written only when it changed; never throws). */
 export function saveInterpreterHint(fs: PackFs, cacheDir: string, info: InterpreterInfo, cwd: string): void {
   const key = keyOf(info.executable, cwd);

@@ -50,11 +50,6 @@ function readStored(fs: PackFs, cacheDir: string): StoredListing | undefined {
   }
 }
 
-/** The stdlib the stored listing is of (the last run's), if there is one. */
-export function listedRoot(fs: PackFs, cacheDir: string): string | undefined {
-  return readStored(fs, cacheDir)?.root;
-}
-
 /** The stored discovery of `root` with these prune globs, if no directory of it changed; else undefined. */
 export function loadListing(fs: PackFs, cacheDir: string, root: string, prune: string[]): DiscoverResult | undefined {
   const stored = readStored(fs, cacheDir);

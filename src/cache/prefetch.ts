@@ -6,7 +6,7 @@
  * another); anything else just gets no head start. Light on purpose: it must
  * not load what it is meant to overlap.
  */
-import { prefetchInterpreter } from '../interpreter/index.js';
+import { prefetchInterpreter } from '../interpreter/probe.js';
 
 /** The build interpreter a `pywasm-assets <argv>` run will start, when the arguments alone say so. */
 export function interpreterOf(argv: string[]): string | undefined {

@@ -76,3 +76,15 @@ export function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (rel !== '..' && !rel.startsWith('..' + path.sep) && !path.isAbsolute(rel));
 }
+
+/** Is there a file at `file` whose contents are not `data`? */
+export function differs(fs: PackFs, file: string, data: string | Uint8Array): boolean {
+  let old: Uint8Array;
+  try {
+    if (!fs.statSync(file).isFile()) return true;
+    old = fs.readFileSync(file);
+  } catch {
+    return false;
+  }
+  return !Buffer.from(old).equals(typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+}

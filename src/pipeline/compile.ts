@@ -18,15 +18,17 @@
  * Node's zlib on the thread pool is used: it is as fast as worker threads
  * without one, and during a cold pack it keeps the main thread free for the
  * pipes and the import scan (sync deflate on the main thread made it the
- * longest path: ~1.1 s of its work in a ~1.1 s compile phase). memLevel 9: see archive.ts.
+ * longest path: ~1.1 s of its work in a ~1.1 s compile phase). memLevel 9: see output/zip.ts.
  */
 import { createHash } from 'node:crypto';
-import { COMPRESSOR, compressEntryAsync, type CompressedEntry } from '../output/zip.js';
-import type { PackCache } from '../cache/compile-cache.js';
-import { cacheKey } from '../cache/compile-cache.js';
 import { findImports, SCAN_VERSION } from '../analysis/scanner/index.js';
-import type { CompileError, CompileItem, CompileOutcome, CompileSettings, CompilerPool } from '../interpreter/index.js';
+import { cacheKey, openCache, type PackCache } from '../cache/compile-cache.js';
+import { PackError } from '../errors.js';
+import { CompilerPool, type CompileError, type CompileItem, type CompileOutcome, type CompileSettings } from '../interpreter/index.js';
+import { COMPRESSOR, compressEntry, compressEntryAsync, type CompressedEntry } from '../output/zip.js';
 import type { PackCompression } from '../types.js';
+import type { ResolvedOptions } from './options/index.js';
+import { stage, type Context, type Unit } from './context.js';
 
 export interface CompileCompression {
   method: PackCompression;
@@ -77,12 +79,8 @@ export interface CompileModulesOptions {
    * holds ~40 MB of sources). Not called for sources that failed to compile.
    */
   onSourceDone?: (index: number) => void;
-  /** Answer from the cache only: any miss throws NotCached before anything is compiled. */
-  cacheOnly?: boolean;
 }
 
-/** Thrown by compileModules({ cacheOnly: true }) when a module is not in the cache. */
-export class NotCached extends Error {}
 
 export interface CompileModulesStats {
   hits: number;
@@ -158,7 +156,7 @@ export async function compileModules(
       results[i] = { ok: true, pyc: keepPyc ? hit.pyc : undefined, compressed: hit.compressed, crc: hit.crc, method: hit.method, imports: hit.imports, entry, cached: true };
       done++;
     } else {
-      if (misses.length === 0 && !options.cacheOnly) pool.prepare();
+      if (misses.length === 0) pool.prepare();
       misses.push(i);
     }
   }
@@ -170,7 +168,6 @@ export async function compileModules(
     stats.corrupt = cache.stats.corrupt - corruptBefore;
     if (options.stats) Object.assign(options.stats, stats);
   };
-  if (options.cacheOnly && misses.length > 0) throw new NotCached(`${misses.length} modules are not in the cache`);
   if (misses.length === 0) {
     cache.flush();
     report();
@@ -259,4 +256,69 @@ export async function compileModules(
   cache.flush();
   report();
   return results;
+}
+
+// --- the stage: units → zip entries ------------------------------------------------
+
+const EMPTY = new Uint8Array(0);
+
+/** Where the zip is in the runtime's file system: the prefix of the code objects' file names. */
+export function zipRoot(options: ResolvedOptions): string {
+  return `${options.prefix === '/' ? '' : options.prefix}/lib/python${options.versionNodot}.zip`;
+}
+
+/** Compiles (and compresses) every unit through the cache; fills pyc/py/imports/failed. */
+export async function compileUnits(ctx: Context, units: Unit[]): Promise<void> {
+  const { options } = ctx;
+  const root = zipRoot(options);
+  const items: CompileItem[] = units.map((u) => ({ path: u.path, source: u.source, filename: `${root}/${u.stem}.py` }));
+  const pool = await CompilerPool.start(options.python, { jobs: options.jobs, lazy: true });
+  const cache = (ctx.cache ??= openCache({ dir: options.cacheDir, fs: options.fs, enabled: options.cache }));
+  const stats: Partial<CompileModulesStats> = {};
+  try {
+    const compiled = await stage(ctx, 'compile', () =>
+      compileModules(
+        pool,
+        cache,
+        items,
+        { optimize: options.optimize, invalidation: options.invalidation, mtime: options.sourceDateEpoch },
+        { method: options.compression, level: options.level },
+        {
+          stats,
+          keepPyc: false,
+          onProgress: (done, total) => options.onProgress?.({ phase: 'compile', done, total }),
+          // Sources that ship only as pycs are not needed any more.
+          onSourceDone: options.sources === 'pyc' ? (i) => (units[i].source = items[i].source = EMPTY) : undefined,
+        },
+      ),
+    );
+    compiled.forEach((c, i) => {
+      const unit = units[i];
+      unit.imports = c.imports;
+      if (c.ok) unit.pyc = c.entry;
+      else unit.failed = `${unit.path}:${c.error.line ?? '?'}: ${c.error.message}`;
+    });
+    await stage(ctx, 'compress', () => {
+      for (const unit of units) {
+        if (options.sources !== 'pyc' || unit.failed) unit.py = compressEntry(unit.source, options.compression, options.level);
+        unit.source = EMPTY; // not needed any more; the full tree holds ~40 MB of sources
+      }
+    });
+  } finally {
+    await pool.close();
+  }
+  ctx.cacheHits += stats.hits ?? 0;
+  ctx.cacheMisses += stats.misses ?? 0;
+  if (stats.corrupt) ctx.warnings.push({ code: 'CACHE_CORRUPT', message: `${stats.corrupt} damaged cache entr${stats.corrupt > 1 ? 'ies were' : 'y was'} found in ${options.cacheDir} and recompiled.` });
+}
+
+/** Sources that did not compile: an error listing them all, or (--allow-syntax-errors) warnings. */
+export function checkCompileFailures(ctx: Context, units: Unit[]): void {
+  const failed = units.filter((u) => u.failed);
+  if (!failed.length) return;
+  if (!ctx.options.allowSyntaxErrors) {
+    const lines = failed.map((u) => u.failed!);
+    throw new PackError('ERR_SYNTAX', `${failed.length} source file${failed.length > 1 ? 's' : ''} failed to compile:\n  ${lines.join('\n  ')}`, 'Fix the files, omit them with --omit, or pass --allow-syntax-errors to ship them as .py source.', { details: lines });
+  }
+  for (const u of failed) ctx.warnings.push({ code: 'SYNTAX_ERROR_SHIPPED_AS_SOURCE', path: u.path, message: `${u.failed} (shipped as .py source)` });
 }

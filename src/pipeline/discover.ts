@@ -2,9 +2,16 @@
  * Stage 1: walk the stdlib directory. Returns every file below it as a sorted
  * POSIX path relative to the root, skipping `__pycache__` (build leftovers).
  */
+import path from 'node:path';
 import type fgTypes from 'fast-glob';
 import nodeFs from 'node:fs';
 import { PackError } from '../errors.js';
+import { discoverCached } from '../cache/listing.js';
+import { checkMagic, readMagicFromLib } from '../interpreter/index.js';
+import { readMagicFromHeader } from '../versions.js';
+import type { Context } from './context.js';
+import type { ResolvedOptions } from './options/index.js';
+import { prunedDirectories, ruleContextOf, type PrunedDirectory, type Rule } from './rules.js';
 import type { PackFs } from '../types.js';
 
 export interface DiscoverResult {
@@ -119,4 +126,54 @@ export function moduleName(file: string): string {
   const parts = file.replace(/\.py$/, '').split('/');
   if (parts[parts.length - 1] === '__init__') parts.pop();
   return parts.join('.');
+}
+
+// --- the stage -----------------------------------------------------------------------
+
+/** Where a head start put a walk of the stdlib it began before the options were final. */
+export interface DiscoveryAhead {
+  lib: string;
+  prune: string[];
+  tree: Promise<DiscoverResult>;
+}
+
+/**
+ * Stage: discover. Walks the stdlib (not the directories `prune` rules omit whole),
+ * through the listing cache; takes a walk started ahead when it is of the same tree
+ * with the same prune globs. Checks that it is a stdlib (os.py) of the interpreter's
+ * version (the bytecode magic it states).
+ */
+export async function discoverStdlib(ctx: Context, rules: Rule[], ahead?: DiscoveryAhead): Promise<{ tree: DiscoverResult; pruned: PrunedDirectory[] }> {
+  const { options } = ctx;
+  const { fs, lib } = options;
+  const pruned = prunedDirectories(rules, ruleContextOf(options));
+  const globs = pruned.map((p) => p.glob);
+  const reuse = ahead && ahead.lib === lib && ahead.prune.join('\0') === globs.join('\0');
+  const tree = await (reuse ? ahead.tree : discoverCached(fs, options.cache ? options.cacheDir : undefined, lib, globs, () => discover(lib, fs, { prune: globs })));
+  if (!tree.files.includes('os.py')) {
+    throw new PackError('ERR_NO_OS_PY', `${lib} has no os.py, so it is not a Python stdlib (CPython finds its stdlib by os.py).`, 'Point --lib at a CPython Lib/ or lib/python3.X directory.');
+  }
+  checkLibMagic(options, tree);
+  return { tree, pruned };
+}
+
+/**
+ * The stdlib's bytecode magic, to check the interpreter against: stated in its
+ * importlib/_bootstrap_external.py up to 3.13; since 3.14 only in the source
+ * tree's Include/internal/pycore_magic_number.h. An installed stdlib of 3.14
+ * says its version by its directory name (lib/python3.14) instead.
+ */
+function checkLibMagic(options: ResolvedOptions, tree: DiscoverResult): void {
+  const { fs, lib, python } = options;
+  if (tree.files.includes('importlib/_bootstrap_external.py')) {
+    const magic = readMagicFromLib(String(fs.readFileSync(path.join(lib, 'importlib/_bootstrap_external.py'), 'utf8')));
+    if (magic !== undefined) return checkMagic(python, magic, lib);
+  }
+  const header = path.join(path.dirname(lib), 'Include/internal/pycore_magic_number.h');
+  const stated = fs.existsSync(header) ? readMagicFromHeader(String(fs.readFileSync(header, 'utf8'))) : undefined;
+  if (stated !== undefined) return checkMagic(python, stated, lib);
+  const named = /^python(\d+\.\d+)$/.exec(path.basename(lib))?.[1];
+  if (named && named !== options.version) {
+    throw new PackError('ERR_PYTHON_VERSION', `${python.executable} is Python ${python.version}, but the stdlib ${lib} is Python ${named} (its directory name); its .pyc files would not load.`, `Pass --build-python <path to python${named}>.`);
+  }
 }

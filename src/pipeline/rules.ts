@@ -14,6 +14,9 @@ import picomatch from 'picomatch';
 import nodeFs from 'node:fs';
 import path from 'node:path';
 import { PackError } from '../errors.js';
+import type { Context } from './context.js';
+import { compareCodePoints, type DiscoverResult } from './discover.js';
+import type { ResolvedOptions } from './options/index.js';
 import type { ModuleFact } from './build-facts/index.js';
 import type { Decision, PackFs, PackProfile, PackTarget, PackWarning, RuleRef } from '../types.js';
 import { RULES_DIR } from '../package-paths.js';
@@ -362,8 +365,14 @@ export function ruleApplies(rule: Rule, ctx: RuleContext): string[] | undefined 
  * Directory globs (`dir/`) of applicable `prune` rules: discovery does not walk
  * them. A directory a `--keep` glob names (`site-packages/**`) is walked anyway.
  */
-export function prunedDirectories(rules: Rule[], ctx: RuleContext): { glob: string; ref: RuleRef }[] {
-  const out: { glob: string; ref: RuleRef }[] = [];
+export interface PrunedDirectory {
+  /** The rule's `dir/` glob. */
+  glob: string;
+  ref: RuleRef;
+}
+
+export function prunedDirectories(rules: Rule[], ctx: RuleContext): PrunedDirectory[] {
+  const out: PrunedDirectory[] = [];
   for (const rule of rules) {
     if (!rule.prune) continue;
     const evidence = ruleApplies(rule, ctx);
@@ -483,4 +492,38 @@ function decide(
   if (keepRule) return { path: file, action: 'keep', rule: keepRule };
   if (omitRule) return { path: file, action: 'omit', rule: omitRule };
   return { path: file, action: 'keep' };
+}
+
+// --- the stage -----------------------------------------------------------------------
+
+/** The rules' view of a run: its profile, Python version, target and build facts. */
+export function ruleContextOf(options: ResolvedOptions): RuleContext {
+  return {
+    profile: options.profile,
+    version: options.python.version,
+    stdlibModules: new Set(options.builtins.stdlibModules),
+    target: options.target,
+    platform: options.facts.platform,
+    modules: options.facts.modules,
+    factsSource: options.facts.source,
+    platformEvidence: `target platform ${options.facts.platform}${options.facts.sysconfigdataPath ? ` (${options.facts.sysconfigdataName})` : ''}`,
+    keep: options.keep,
+    omit: options.omit,
+    packages: new Set(),
+  };
+}
+
+/**
+ * Stage: rules. One decision per discovered path (and one per directory the walk
+ * pruned, cited by its rule), sorted by path; RULE_UNMATCHED warnings into `ctx`.
+ */
+export function decideFiles(ctx: Context, rules: Rule[], tree: DiscoverResult, pruned: PrunedDirectory[]): Decision[] {
+  const applied = applyRules(tree.files, rules, { ...ruleContextOf(ctx.options), packages: tree.packages });
+  for (const dir of tree.pruned) {
+    const ref = pruned.find((p) => picomatch(p.glob.slice(0, -1), { dot: true })(dir.slice(0, -1)))!.ref;
+    applied.decisions.push({ path: dir, action: 'omit', rule: ref });
+  }
+  applied.decisions.sort((a, b) => compareCodePoints(a.path, b.path));
+  ctx.warnings.push(...applied.warnings);
+  return applied.decisions;
 }

@@ -1,10 +1,10 @@
 /**
- * The tokenizer of src/pyscan.ts: a Python source as logical lines of tokens,
+ * The tokenizer of the import scan (index.ts): a Python source as logical lines of tokens,
  * with function bodies skimmed (only their lines that hold `import` are
  * tokenized, flattened to one level: nothing else in them matters to the scan).
  */
 
-/** Thrown for anything the scan does not handle; findImports (src/pyscan.ts) then answers undefined. */
+/** Thrown for anything the scan does not handle; findImports (index.ts) then answers undefined. */
 export class Unsupported extends Error {}
 export const unsupported = (what: string): never => {
   throw new Unsupported(what);

@@ -6,6 +6,11 @@
  * src/pipeline/omitted-hints/omitted_hints.py.
  */
 import { readFileSync } from 'node:fs';
+import { PackError } from '../../errors.js';
+import type { Decision } from '../../types.js';
+import { checkCompileFailures, compileUnits } from '../compile.js';
+import type { Context, Unit } from '../context.js';
+import { moduleName } from '../discover.js';
 
 /** Zip-root module that holds the table and installs the hook when imported. */
 export const HINTS_MODULE_PATH = '_pywasm_assets_hints.py';
@@ -108,4 +113,30 @@ function fill(template: string, values: Record<string, string>): string {
     out = out.replace(line, () => `${name} = ${value}`);
   }
   return out;
+}
+
+// --- the stage -----------------------------------------------------------------------
+
+/**
+ * With `omittedHints`: the two hint modules for what this bundle omits (by a rule,
+ * not for structure), compiled like every other unit. They must not clash with a module
+ * the bundle has (a stdlib's own sitecustomize.py, say).
+ */
+export async function omittedHintUnits(ctx: Context, units: Unit[], decisions: Decision[]): Promise<Unit[]> {
+  if (!ctx.options.omittedHints) return [];
+  const omittedModules = decisions
+    .filter((d) => d.action === 'omit' && d.path.endsWith('.py') && d.rule && !d.rule.id.startsWith('structure/'))
+    .map((d) => ({ module: moduleName(d.path), rule: d.rule!.id, reason: d.rule!.reason }));
+  const hintUnits: Unit[] = renderOmittedHints(omittedModules).map((m) => ({
+    path: `<generated>/${m.path}`,
+    stem: m.path.replace(/\.py$/, ''),
+    module: moduleName(m.path),
+    source: new TextEncoder().encode(m.source),
+    origin: 'generated',
+  }));
+  const clash = hintUnits.find((h) => units.some((u) => u.stem === h.stem));
+  if (clash) throw new PackError('ERR_ADD', `--omitted-hints adds ${clash.stem}.py, which the bundle already has.`, 'Drop --omitted-hints or rename your module.');
+  await compileUnits(ctx, hintUnits);
+  checkCompileFailures(ctx, hintUnits);
+  return hintUnits;
 }
