@@ -97,7 +97,7 @@ cold('STORED entries are the pyc itself', async () => {
 
 cold('imports come from the Node scan; a source it declines (not UTF-8) gets the AST scan; onSourceDone says when a source is no longer needed', async () => {
   const list = await items();
-  // latin-1 with a non-ASCII byte: src/pyscan.ts declines it, the worker's AST scan answers.
+  // latin-1 with a non-ASCII byte: src/analysis/scanner/ declines it, the worker's AST scan answers.
   list.push({ path: 'latin.py', filename: '/usr/local/lib/python311.zip/latin.py', source: Buffer.from('# -*- coding: latin-1 -*-\nimport os\nX = "\xe9"\n', 'latin1') });
   const pool = await CompilerPool.start(await getInfo(), { jobs: 1, lazy: true });
   const done: number[] = [];

@@ -1,4 +1,4 @@
-// Tests of src/prefetch.ts and prefetchInterpreter (src/python.ts): the CLI starts the
+// Tests of src/cache/prefetch.ts and prefetchInterpreter (src/interpreter/): the CLI starts the
 // interpreter probe before loading its modules, and pack() takes that answer instead of
 // starting a second probe. Real processes: a wrapper script around python3 logs each start.
 // Cost: ~1.5 s (a few probes and one warm CLI pack of a small stdlib).

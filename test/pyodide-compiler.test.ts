@@ -1,5 +1,5 @@
 // A Pyodide distribution as build interpreter (src/pyodide-host.ts behind
-// src/python.ts), and the worker's independence from the process it runs in
+// src/interpreter/), and the worker's independence from the process it runs in
 // (src/python/worker.py, Reproducibility), which makes Pyodide's pycs equal to a
 // native interpreter's.
 //

@@ -1,4 +1,4 @@
-// Tests of src/pyscan.ts, the import scan in Node: its records must equal
+// Tests of src/analysis/scanner/, the import scan in Node: its records must equal
 // src/python/imports.py's find_imports (run by the real python3) on tricky
 // snippets and on every .py file of real stdlibs (the machine's, tests included,
 // and CPython 3.11.2's source tree when test/support/fetch-cpython.sh fetched it).

@@ -1,4 +1,4 @@
-// Tests of src/python.ts against the real python3 (CPython 3.11 on CI).
+// Tests of src/interpreter/ against the real python3 (CPython 3.11 on CI).
 // Cost: about 2 s on a 2-core machine (a dozen short-lived interpreters).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';

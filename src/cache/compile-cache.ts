@@ -130,7 +130,7 @@ export interface CacheKeyParts {
   mtime?: number;
   /** Whether the import scan ran (an entry without imports must not answer a run that wants them). */
   imports: boolean;
-  /** Which import scan made the records (src/pyscan.ts's SCAN_VERSION). */
+  /** Which import scan made the records (src/analysis/scanner/'s SCAN_VERSION). */
   scanner?: string;
   /** File name embedded in the code objects. */
   filename: string;

@@ -4,7 +4,7 @@
  * Every item is hashed and looked up in the content-addressed cache; only the
  * misses go to the build-interpreter workers, which compile straight from
  * source (no AST). As each compiled module comes back, the main thread runs the
- * import scan on its source (src/pyscan.ts) and hands the pyc to zlib on
+ * import scan on its source (src/analysis/scanner/) and hands the pyc to zlib on
  * libuv's thread pool, while the workers go on compiling the next batches.
  *
  * Deflate choice, measured by `npm run bench` ("micro" section) on the 2-core
@@ -93,7 +93,7 @@ export interface CompileModulesStats {
   compileMs: number;
   /** Main-thread time spent deflating (overlaps compileMs). */
   compressMs: number;
-  /** Main-thread time spent in the import scan (src/pyscan.ts; overlaps compileMs). */
+  /** Main-thread time spent in the import scan (src/analysis/scanner/; overlaps compileMs). */
   scanMs: number;
 }
 
@@ -176,7 +176,7 @@ export async function compileModules(
   const t1 = performance.now();
 
   misses.sort((a, b) => a - b);
-  // The import scan runs here, in Node (src/pyscan.ts), while the workers
+  // The import scan runs here, in Node (src/analysis/scanner/), while the workers
   // compile straight from source: the interpreter's AST would double their CPU
   // time. Sources the scan declines (not UTF-8...) and sources that fail to
   // compile go back to the workers for the AST scan (`fallback`), so every
