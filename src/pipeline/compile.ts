@@ -21,7 +21,7 @@
  * longest path: ~1.1 s of its work in a ~1.1 s compile phase). memLevel 9: see output/zip.ts.
  */
 import { createHash } from 'node:crypto';
-import { findImports, SCAN_VERSION } from '../analysis/scanner/index.js';
+import { SCAN_VERSION } from '../analysis/scanner/version.js';
 import { cacheKey, openCache, type PackCache } from '../cache/compile-cache.js';
 import { PackError } from '../errors.js';
 import { CompilerPool, type CompileError, type CompileItem, type CompileOutcome, type CompileSettings } from '../interpreter/index.js';
@@ -175,6 +175,8 @@ export async function compileModules(
   }
   const t1 = performance.now();
 
+  // Loaded only when something is compiled: a warm run never needs it.
+  const scanner = wantImports ? await import('../analysis/scanner/index.js') : undefined;
   misses.sort((a, b) => a - b);
   // The import scan runs here, in Node (src/analysis/scanner/), while the workers
   // compile straight from source: the interpreter's AST would double their CPU
@@ -190,7 +192,7 @@ export async function compileModules(
       let declined = false;
       if (wantImports) {
         const ts = performance.now();
-        const scanned = findImports(items[i].source);
+        const scanned = scanner!.findImports(items[i].source);
         stats.scanMs += performance.now() - ts;
         if (scanned) imports = scanned;
         else declined = true;

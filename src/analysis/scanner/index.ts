@@ -40,8 +40,7 @@ import { walk } from './rules.js';
 import { block } from './statements.js';
 import { tokenize, Unsupported, unsupported } from './tokens.js';
 
-/** Bump when the records this scan produces could change (part of the cache key). */
-export const SCAN_VERSION = 'pyscan 2';
+export { SCAN_VERSION } from './version.js';
 
 /**
  * The import records of a module's source (what find_imports(ast.parse(source))
