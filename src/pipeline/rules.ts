@@ -297,13 +297,43 @@ export interface ApplyResult {
   warnings: PackWarning[];
 }
 
+/** A compiled glob: what a decision cites, and whether any path matched it. */
+interface Glob {
+  glob: string;
+  re: RegExp;
+  ref: RuleRef;
+  used: boolean;
+}
+
 interface ActiveRule {
   rule: Rule;
   evidence: string[];
-  omit: [string, RegExp][];
-  keep: [string, RegExp][];
+  omit: Glob[];
+  keep: Glob[];
   /** One regex for all its globs: most files match no rule, and this rejects them in one test. */
   any: RegExp;
+  /**
+   * A text every path one of its globs matches contains (one per glob), so the regex runs only
+   * on paths that hold one: `**\/tests/` compiles to a slow regex, and most paths have no
+   * "tests" in them. Undefined when some glob has no literal part.
+   */
+  literals?: string[];
+}
+
+/** The longest literal part of a glob (between glob characters and slashes), if any. */
+function literalOf(glob: string): string | undefined {
+  const parts = glob.split(/[*?[\]{}()!+@/]/).filter(Boolean);
+  return parts.length ? parts.reduce((a, b) => (b.length > a.length ? b : a)) : undefined;
+}
+
+function literalsOf(globs: string[]): string[] | undefined {
+  const out: string[] = [];
+  for (const g of globs) {
+    const literal = literalOf(g);
+    if (literal === undefined) return undefined;
+    out.push(literal);
+  }
+  return out;
 }
 
 function anyOf(globs: string[]): RegExp {
@@ -330,9 +360,8 @@ export const STRUCTURE_RULES = {
 /** Is `file` (relative POSIX path) a module an import can reach? */
 export function isModuleCandidate(file: string, packages: Set<string>): 'module' | 'data-file' | 'not-a-package' {
   if (!file.endsWith('.py')) return 'data-file';
-  const parts = file.split('/');
-  for (let i = 1; i < parts.length; i++) {
-    if (!packages.has(parts.slice(0, i).join('/'))) return 'not-a-package';
+  for (let slash = file.indexOf('/'); slash >= 0; slash = file.indexOf('/', slash + 1)) {
+    if (!packages.has(file.slice(0, slash))) return 'not-a-package';
   }
   return 'module';
 }
@@ -395,7 +424,14 @@ export function prunedDirectories(rules: Rule[], ctx: RuleContext): PrunedDirect
 
 // The regular expression itself: picomatch's matcher function wraps the same test in
 // per-call normalizing that costs more than the match for stdlib paths (already POSIX).
-const compile = (glob: string): [string, RegExp] => [glob, picomatch.makeRe(normalizeGlob(glob), { dot: true })];
+const compile = (glob: string, ref: RuleRef): Glob => ({ glob, re: picomatch.makeRe(normalizeGlob(glob), { dot: true }), ref, used: false });
+
+const cliRef = (id: 'cli-keep' | 'cli-omit', glob: string): RuleRef => ({
+  id,
+  file: '<command line>',
+  pattern: glob,
+  reason: id === 'cli-keep' ? `kept by --keep "${glob}"` : `omitted by --omit "${glob}"`,
+});
 
 /** Decides every path. Pure. */
 export function applyRules(paths: string[], rules: Rule[], ctx: RuleContext): ApplyResult {
@@ -405,16 +441,20 @@ export function applyRules(paths: string[], rules: Rule[], ctx: RuleContext): Ap
     if (!evidence) continue;
     const omit = globsFor(rule, 'omit', ctx.version);
     const keep = globsFor(rule, 'keep', ctx.version);
-    if (omit.length || keep.length) active.push({ rule, evidence, omit: omit.map(compile), keep: keep.map(compile), any: anyOf([...omit, ...keep]) });
+    if (!omit.length && !keep.length) continue;
+    const ref = (glob: string): RuleRef => ({ id: rule.id, file: rule.file, pattern: glob, reason: rule.reason, evidence: evidence.length ? evidence : undefined });
+    active.push({ rule, evidence, omit: omit.map((g) => compile(g, ref(g))), keep: keep.map((g) => compile(g, ref(g))), any: anyOf([...omit, ...keep]), literals: literalsOf([...omit, ...keep]) });
   }
-  const cliKeep = (ctx.keep ?? []).map(compile);
-  const cliOmit = (ctx.omit ?? []).map(compile);
-  const used = new Set<string>();
+  const cliKeep = (ctx.keep ?? []).map((g) => compile(g, cliRef('cli-keep', g)));
+  const cliOmit = (ctx.omit ?? []).map((g) => compile(g, cliRef('cli-omit', g)));
   const decisions: Decision[] = [];
+  // Most paths match no glob at all: one regex of every glob rejects them in one native test.
+  const anyGlob = cliKeep.length || cliOmit.length ? undefined : new RegExp(active.map((a) => `(?:${a.any.source})`).join('|') || '(?!)');
+  const untouched = (file: string): Decision => ({ path: file, action: 'keep' });
   for (const file of paths) {
     const kind = isModuleCandidate(file, ctx.packages);
     // Record pattern use even for non-candidates, so a glob naming a data file is not "unmatched".
-    const decision = decide(file, active, cliKeep, cliOmit, used);
+    const decision = anyGlob && !anyGlob.test(file) ? untouched(file) : decide(file, active, cliKeep, cliOmit);
     // A rule that omits a non-module says more than the structural reason.
     if (kind === 'module' || decision.action === 'omit') decisions.push(decision);
     else if (kind === 'data-file') decisions.push({ path: file, action: 'omit', rule: STRUCTURE_RULES.dataFile });
@@ -424,15 +464,15 @@ export function applyRules(paths: string[], rules: Rule[], ctx: RuleContext): Ap
   const absent = absentStdlibModules(paths, ctx.stdlibModules);
   for (const a of active) {
     if (a.rule.optional) continue;
-    for (const [glob] of [...a.omit, ...a.keep]) {
-      if (!used.has(`${a.rule.id}\0${glob}`) && !absent.has(topLevelOf(glob) ?? '')) {
+    for (const { glob, used } of [...a.omit, ...a.keep]) {
+      if (!used && !absent.has(topLevelOf(glob) ?? '')) {
         warnings.push({ code: 'RULE_UNMATCHED', path: a.rule.file, message: `rule "${a.rule.id}" (${a.rule.file}): pattern "${glob}" matches nothing in this stdlib` });
       }
     }
   }
   for (const [source, list] of [['--keep', cliKeep], ['--omit', cliOmit]] as const) {
-    for (const [glob] of list) {
-      if (!used.has(`${source}\0${glob}`)) warnings.push({ code: 'RULE_UNMATCHED', message: `${source} "${glob}" matches nothing in this stdlib` });
+    for (const { glob, used } of list) {
+      if (!used) warnings.push({ code: 'RULE_UNMATCHED', message: `${source} "${glob}" matches nothing in this stdlib` });
     }
   }
   return { decisions, warnings };
@@ -452,46 +492,37 @@ function absentStdlibModules(paths: string[], stdlibModules: ReadonlySet<string>
   return new Set([...stdlibModules].filter((m) => !present.has(m)));
 }
 
-function decide(
-  file: string,
-  active: ActiveRule[],
-  cliKeep: [string, RegExp][],
-  cliOmit: [string, RegExp][],
-  used: Set<string>,
-): Decision {
-  const first = <T>(list: [string, RegExp][], tag: string, make: (glob: string) => T): T | undefined => {
-    let found: T | undefined;
-    for (const [glob, re] of list) {
-      if (re.test(file)) {
-        used.add(`${tag}\0${glob}`);
-        found ??= make(glob);
-      }
-    }
-    return found;
-  };
-  const cli = (id: string, glob: string): RuleRef => ({
-    id,
-    file: '<command line>',
-    pattern: glob,
-    reason: id === 'cli-keep' ? `kept by --keep "${glob}"` : `omitted by --omit "${glob}"`,
-  });
-  const keepCli = first(cliKeep, '--keep', (g) => cli('cli-keep', g));
-  const omitCli = first(cliOmit, '--omit', (g) => cli('cli-omit', g));
-  let keepRule: RuleRef | undefined;
-  let omitRule: RuleRef | undefined;
+/** Decides one path. Matching globs are marked used (for RULE_UNMATCHED); their RuleRef is shared. */
+function decide(file: string, active: ActiveRule[], cliKeep: Glob[], cliOmit: Glob[]): Decision {
+  const keepCli = firstMatch(cliKeep, file);
+  const omitCli = firstMatch(cliOmit, file);
+  let keepRule: Glob | undefined;
+  let omitRule: Glob | undefined;
   for (const a of active) {
+    if (a.literals && !a.literals.some((l) => file.includes(l))) continue;
     if (!a.any.test(file)) continue;
-    const ref = (glob: string): RuleRef => ({ id: a.rule.id, file: a.rule.file, pattern: glob, reason: a.rule.reason, evidence: a.evidence.length ? a.evidence : undefined });
-    const k = first(a.keep, a.rule.id, ref);
-    const o = first(a.omit, a.rule.id, ref);
+    const k = firstMatch(a.keep, file);
+    const o = firstMatch(a.omit, file);
     keepRule ??= k;
     omitRule ??= o;
   }
-  if (keepCli) return { path: file, action: 'keep', rule: keepCli };
-  if (omitCli) return { path: file, action: 'omit', rule: omitCli };
-  if (keepRule) return { path: file, action: 'keep', rule: keepRule };
-  if (omitRule) return { path: file, action: 'omit', rule: omitRule };
+  if (keepCli) return { path: file, action: 'keep', rule: keepCli.ref };
+  if (omitCli) return { path: file, action: 'omit', rule: omitCli.ref };
+  if (keepRule) return { path: file, action: 'keep', rule: keepRule.ref };
+  if (omitRule) return { path: file, action: 'omit', rule: omitRule.ref };
   return { path: file, action: 'keep' };
+}
+
+/** The first glob of `list` that matches `file`; every match is marked used. */
+function firstMatch(list: Glob[], file: string): Glob | undefined {
+  let found: Glob | undefined;
+  for (const g of list) {
+    if (g.re.test(file)) {
+      g.used = true;
+      found ??= g;
+    }
+  }
+  return found;
 }
 
 // --- the stage -----------------------------------------------------------------------

@@ -4,7 +4,7 @@
 // Not a test: numbers depend on the machine (and on whatever else runs on it:
 // the load average is recorded next to them).
 //
-//   npm run bench -- [--runs N] [--no-full] [--no-micro]
+//   npm run bench -- [--runs N] [--no-full] [--no-micro] [--no-checkout]
 //
 // Each pack runs in its own process (test/bench/pack-once.mjs, on dist/) so
 // peak RSS is that run's: `rssNode` is the Node process (process.resourceUsage),
@@ -12,7 +12,7 @@
 // /usr/bin/time's %M, which covers waited-for descendants).
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,7 @@ interface PackRun {
   zipBytes: number;
   zipSha256: string;
   kept: Array<{ path: string; origin?: string }>;
+  warmStart?: string;
   rssNodeMb: number;
   rssMaxMb: number;
 }
@@ -145,6 +146,71 @@ async function scenario(name: string, lib: string, extra: Record<string, unknown
   console.log(`  baseline (python3 + zipfile, 1 process) ${b} ms for ${paths.length} files, zip ${(result.baseline.zipBytes / 2 ** 20).toFixed(2)} MiB; ours ${(c.zipBytes / 2 ** 20).toFixed(2)} MiB`);
   console.log(`  ratio cold ${result.ratio.cold}× (target ≤ 0.5), warm ${result.ratio.warm}× (target ≤ 0.15); peak RSS node ${Math.max(c.rssNodeMb, w.rssNodeMb)} MB, largest process ${Math.max(c.rssMaxMb, w.rssMaxMb)} MB (target ≤ 250)`);
   console.log(`  byte-identical zips across cold, warm and --jobs 1: ${identical}`);
+  return result;
+}
+
+// --- checkout: a CPython source tree and build root, against the reference script itself ---
+
+/**
+ * The reference's own use: CPython 3.11.2's Tools/wasm/wasm_assets.py run as its Makefile runs
+ * it (from the build root, with PYTHON_FOR_BUILD's environment), on a private copy of the tree
+ * (it writes __pycache__/ into Lib/ and reuses it: its warm run), against `pack --srcdir
+ * --builddir` on the same tree, with the same interpreter. Cold: no __pycache__ / an empty
+ * cache; warm: the previous run's. Alternating, so both see the same machine.
+ */
+async function checkout(work: string) {
+  const source = join(root, '.cache', 'cpython-3.11.2');
+  if (!existsSync(join(source, 'Tools/wasm/wasm_assets.py'))) {
+    console.log('\n== checkout: skipped (no .cache/cpython-3.11.2: bash test/support/fetch-cpython.sh)');
+    return undefined;
+  }
+  console.log(`\n== checkout: pack --srcdir --builddir of CPython 3.11.2 vs its wasm_assets.py (${RUNS} runs each, alternating; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+  const src = join(work, 'cpython');
+  // Timestamps kept: a checkout is not a tree modified a second ago (the listing cache
+  // trusts only directories older than its walk by 2 s, the racy-git rule).
+  cpSync(join(source, 'Lib'), join(src, 'Lib'), { recursive: true, preserveTimestamps: true });
+  cpSync(join(source, 'Tools/wasm'), join(src, 'Tools/wasm'), { recursive: true, preserveTimestamps: true });
+  const build = join(work, 'build');
+  cpSync(join(root, 'test/fixtures/builds/emscripten-3.11'), build, { recursive: true, preserveTimestamps: true });
+  const pybuilddir = readFileSync(join(build, 'pybuilddir.txt'), 'utf8');
+  const env = {
+    ...process.env,
+    _PYTHON_PROJECT_BASE: build,
+    _PYTHON_HOST_PLATFORM: 'emscripten-wasm32',
+    PYTHONPATH: `${join(build, pybuilddir)}:${join(src, 'Lib')}`,
+    _PYTHON_SYSCONFIGDATA_NAME: '_sysconfigdata__emscripten_wasm32-emscripten',
+  };
+  const reference = async (cold: boolean) => {
+    if (cold) execFileSync('find', [join(src, 'Lib'), '-name', '__pycache__', '-prune', '-exec', 'rm', '-rf', '{}', '+']);
+    rmSync(join(build, 'usr'), { recursive: true, force: true });
+    const started = performance.now();
+    execFileSync(PYTHON, [join(src, 'Tools/wasm/wasm_assets.py'), '--buildroot', '.', '--prefix', '/usr/local'], { cwd: build, env, stdio: 'ignore' });
+    return performance.now() - started;
+  };
+  const ours = (cacheDir: string) => packOnce({ srcdir: src, builddir: build, buildPython: PYTHON, profile: 'cpython', out: mkdtempSync(join(work, 'out-')), cacheDir });
+  const refCold: number[] = [];
+  const refWarm: number[] = [];
+  const cold: PackRun[] = [];
+  const warm: PackRun[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    refCold.push(await reference(true));
+    const cacheDir = mkdtempSync(join(work, 'cache-'));
+    cold.push(await ours(cacheDir));
+    refWarm.push(await reference(false));
+    warm.push(await ours(cacheDir));
+    process.stdout.write(`  run ${i + 1}: reference cold ${refCold[i].toFixed(0)} ms, ours cold ${cold[i].wallMs.toFixed(0)} ms; reference warm ${refWarm[i].toFixed(0)} ms, ours warm ${warm[i].wallMs.toFixed(0)} ms\n`);
+  }
+  const c = summarize(cold);
+  const w = summarize(warm);
+  const result = {
+    reference: { coldMs: round(median(refCold)), warmMs: round(median(refWarm)) },
+    cold: c,
+    warm: w,
+    ratio: { cold: round(c.wallMs / median(refCold), 2), warm: round(w.wallMs / median(refWarm), 2) },
+  };
+  console.log(`  reference wasm_assets.py: cold ${result.reference.coldMs} ms, warm ${result.reference.warmMs} ms (its __pycache__/ reused)`);
+  console.log(`  ours: cold ${c.wallMs} ms, warm ${w.wallMs} ms (warm start ${warm.map((r) => r.warmStart).join(' ')})  phases ${JSON.stringify(w.phasesMs)}`);
+  console.log(`  ratio cold ${result.ratio.cold}×, warm ${result.ratio.warm}× (target ≤ 0.2)`);
   return result;
 }
 
@@ -259,6 +325,7 @@ try {
     const paths = first.kept.filter((k) => (k.origin ?? 'stdlib') === 'stdlib' && k.path.endsWith('.py')).map((k) => k.path);
     report.micro = await micro(lib, paths);
   }
+  if (!flag('--no-checkout')) report.checkout = await checkout(work);
   if (!flag('--no-full')) {
     report.full = await scenario('full tree incl. tests (--keep "**" --allow-syntax-errors)', lib, { keep: ['**'], allowSyntaxErrors: true }, work);
   }

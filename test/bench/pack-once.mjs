@@ -15,6 +15,7 @@ console.log(
     modules: result.stats.modules,
     cacheHits: result.stats.cacheHits,
     cacheMisses: result.stats.cacheMisses,
+    warmStart: result.stats.warmStart,
     zipBytes: result.stats.zipBytes,
     // The parent hashes it after this process ends: verifying is not part of the pack's time.
     zipPath: zip ? zip.path : null,
