@@ -1,5 +1,5 @@
-// Tests of src/listing.ts: the stored discovery is reused only while no directory of the
-// tree changed, on real directories (mtimes are what it watches). The last suite packs a small
+// Tests of src/cache/listing.ts: the stored discovery is reused only while every directory of
+// the tree holds what it held (names and kinds, read again), on real directories. The last suite packs a small
 // copy of the machine's stdlib twice with the real python3, adding a module in between.
 // Cost: ~0.1 s for the listing suites, ~3 s for the pack one.
 import { execFileSync } from 'node:child_process';
@@ -79,12 +79,42 @@ listing('a file added to, removed from or renamed in any directory means walking
   assert.ok(renamed.result.files.includes('json/decoder2.py'));
 });
 
-listing('a directory modified around the walk is not trusted (racy): the next run walks again', async () => {
-  const { root, cacheDir } = makeTree();
-  fs.writeFileSync(path.join(root, 'json/new.py'), ''); // json/ modified just now
+listing('a change whose directory mtime was put back (tar, rsync -a, cp -a) still means walking again', async () => {
+  const { root, cacheDir, age } = makeTree();
   await run(root, cacheDir);
-  const again = await run(root, cacheDir);
-  assert.ok(again.walked, 'a listing whose directory changed within RACY_MS of the walk must not be reused');
+  fs.writeFileSync(path.join(root, 'json/scanner.py'), '');
+  age(); // the directory looks as old as before
+  const added = await run(root, cacheDir);
+  assert.ok(added.walked);
+  assert.ok(added.result.files.includes('json/scanner.py'));
+  fs.rmSync(path.join(root, 'json/scanner.py'));
+  fs.mkdirSync(path.join(root, 'json/tool'));
+  fs.writeFileSync(path.join(root, 'json/tool/__init__.py'), '');
+  age();
+  const changed = await run(root, cacheDir);
+  assert.ok(changed.walked);
+  assert.equal(changed.result.files, ['empty/.keep', 'json/__init__.py', 'json/decoder.py', 'json/tool/__init__.py', 'os.py']);
+  // A file turned into a directory of the same name, mtimes put back.
+  fs.rmSync(path.join(root, 'os.py'));
+  fs.mkdirSync(path.join(root, 'os.py'));
+  age();
+  assert.ok((await run(root, cacheDir)).walked);
+});
+
+listing('a tree that changes while it is walked leaves no listing: the next run walks again', async () => {
+  const { root, cacheDir } = makeTree();
+  let walks = 0;
+  const changing = () => discoverCached(fs, cacheDir, root, ['site-packages/'], async () => {
+    walks++;
+    const result = await discover(root, fs, { prune: ['site-packages/'] });
+    fs.writeFileSync(path.join(root, `json/late${walks}.py`), ''); // after the walk, before the listing is kept
+    return result;
+  });
+  await changing();
+  assert.not.ok(fs.existsSync(path.join(cacheDir, LISTING_FILE)), 'the walk did not see json/late1.py: nothing to keep');
+  const next = await run(root, cacheDir);
+  assert.ok(next.walked);
+  assert.ok(next.result.files.includes('json/late1.py'));
 });
 
 listing('another root, other prune globs, a damaged or foreign file: walk', async () => {
@@ -93,7 +123,7 @@ listing('another root, other prune globs, a damaged or foreign file: walk', asyn
   assert.ok((await run(root, cacheDir, [])).walked, 'other prune globs');
   await run(root, cacheDir);
   assert.not.ok((await run(root, cacheDir)).walked);
-  fs.writeFileSync(path.join(cacheDir, LISTING_FILE), '{"format": "pywasm-assets listing 1", "root": ');
+  fs.writeFileSync(path.join(cacheDir, LISTING_FILE), '{"format": "pywasm-assets listing 2", "root": ');
   assert.is(loadListing(fs, cacheDir, root, ['site-packages/']), undefined);
   assert.ok((await run(root, cacheDir)).walked, 'damaged file');
   assert.not.ok((await run(root, cacheDir)).walked, 'rewritten after the damaged one');

@@ -1,15 +1,13 @@
 /**
- * The last discovery of a stdlib, kept in the cache directory and reused while
- * none of its directories changed, so a warm run does not walk the tree (nor
- * load fast-glob: ~50 ms of a ~250 ms warm run).
+ * The last discovery of a stdlib, kept in the cache directory and reused while the
+ * tree's directories hold exactly what they held, so a warm run does not walk the
+ * tree with fast-glob (nor load it: ~50 ms of a ~250 ms warm run).
  *
- * A directory's mtime changes whenever an entry is added to it, removed from it
- * or renamed in it: exactly what changes a listing (file contents are read and
- * hashed on every run anyway). The check is one stat per walked directory.
- * Coarse or equal timestamps cannot hide a change: a listing is reused only if
- * every directory's mtime is at least RACY_MS older than the walk that produced
- * it (the racy-git rule), so a change made during or just before the walk means
- * walking again next time.
+ * What decides reuse is each walked directory's entries (names and kinds, a symbolic
+ * link by what it points to), read again with one readdir each (~5 ms for the stdlib):
+ * the walk's result is a function of exactly that. Not mtimes: `tar`, `rsync -a` and
+ * `cp -a` restore a directory's mtime after changing it, and a listing trusted on
+ * mtimes would then miss the change. A cache may make a run faster, never different.
  *
  * Best effort, like the compile cache: a missing, damaged or foreign file is a
  * miss, and failing to write it never fails a pack.
@@ -19,26 +17,48 @@ import type { DiscoverResult } from '../pipeline/discover.js';
 import { writeFileBestEffort } from '../output/write.js';
 import type { PackFs } from '../types.js';
 
-export const LISTING_FILE = 'listing-v1.json';
-/** Directories modified this close to (or after) the start of the walk are not trusted. */
-export const RACY_MS = 2000;
+export const LISTING_FILE = 'listing-v2.json';
 
-const FORMAT = 'pywasm-assets listing 1';
+const FORMAT = 'pywasm-assets listing 2';
 
 interface StoredListing {
   format: typeof FORMAT;
   root: string;
   prune: string[];
-  /** When the walk started (ms since the epoch). */
-  walkedAt: number;
-  /** [relative dir, mtimeMs] for every walked directory. */
-  dirs: [string, number][];
+  /** [relative dir, its entries' signature] for every walked directory. */
+  dirs: [string, string][];
   files: string[];
   packages: string[];
   pruned: string[];
 }
 
 const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * What a directory holds, as the walk sees it: its entries' names and kinds (`d` directory,
+ * `f` file, `o` other; a symbolic link `l` and the kind it points to), sorted, __pycache__
+ * left out (the walk ignores it, and Python writes it).
+ */
+function signature(fs: PackFs, dir: string): string {
+  const parts: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const name = String(entry.name);
+    if (name === '__pycache__') continue;
+    let kind = entry.isDirectory() ? 'd' : entry.isFile() ? 'f' : 'o';
+    if (entry.isSymbolicLink()) {
+      let target = 'x';
+      try {
+        const stat = fs.statSync(path.join(dir, name));
+        target = stat.isDirectory() ? 'd' : stat.isFile() ? 'f' : 'o';
+      } catch {
+        // a dangling link
+      }
+      kind = `l${target}`;
+    }
+    parts.push(`${kind}:${name}`);
+  }
+  return parts.sort().join('\0');
+}
 
 /** The stored listing, if the file holds one of this format. */
 function readStored(fs: PackFs, cacheDir: string): StoredListing | undefined {
@@ -50,17 +70,15 @@ function readStored(fs: PackFs, cacheDir: string): StoredListing | undefined {
   }
 }
 
-/** The stored discovery of `root` with these prune globs, if no directory of it changed; else undefined. */
+/** The stored discovery of `root` with these prune globs, if every directory of it holds what it held; else undefined. */
 export function loadListing(fs: PackFs, cacheDir: string, root: string, prune: string[]): DiscoverResult | undefined {
   const stored = readStored(fs, cacheDir);
   if (!stored) return undefined;
   try {
     if (stored.root !== root || !same(stored.prune, prune)) return undefined;
     if (!Array.isArray(stored.dirs) || !stored.dirs.length || !Array.isArray(stored.files) || !stored.files.length) return undefined;
-    for (const [dir, mtime] of stored.dirs) {
-      if (!(mtime < stored.walkedAt - RACY_MS)) return undefined;
-      const stat = fs.statSync(dir ? path.join(root, dir) : root);
-      if (!stat.isDirectory() || stat.mtimeMs !== mtime) return undefined;
+    for (const [dir, held] of stored.dirs) {
+      if (signature(fs, dir ? path.join(root, dir) : root) !== held) return undefined;
     }
     return {
       root,
@@ -74,23 +92,41 @@ export function loadListing(fs: PackFs, cacheDir: string, root: string, prune: s
   }
 }
 
+/** The entries the walk saw in each directory: its files, sub-directories and pruned directories, by name. */
+function entriesSeen(result: DiscoverResult): Map<string, string[]> {
+  const seen = new Map<string, string[]>(result.dirs.map((d) => [d, []]));
+  const add = (rel: string) => {
+    const slash = rel.lastIndexOf('/');
+    seen.get(slash < 0 ? '' : rel.slice(0, slash))?.push(rel.slice(slash + 1));
+  };
+  for (const f of result.files) add(f);
+  for (const d of result.dirs) if (d) add(d);
+  for (const p of result.pruned) add(p.slice(0, -1));
+  return seen;
+}
+
 /**
- * Stores a discovery made by a walk that started at `walkedAt` (Date.now()).
- * Directories are stat'ed now: one modified since the walk began is newer than
- * `walkedAt - RACY_MS`, so loadListing will not trust the file.
+ * Stores a discovery with each walked directory's signature, read now, after the walk,
+ * and only if every signature names exactly the entries the walk saw there: a change made
+ * during the walk leaves nothing stored. What is stored is then true of the tree as it
+ * was when read, and any later change shows as another signature.
  */
-export function saveListing(fs: PackFs, cacheDir: string, result: DiscoverResult, prune: string[], walkedAt: number): void {
-  let dirs: [string, number][];
+export function saveListing(fs: PackFs, cacheDir: string, result: DiscoverResult, prune: string[]): void {
+  let dirs: [string, string][];
   try {
-    dirs = result.dirs.map((d) => [d, fs.statSync(d ? path.join(result.root, d) : result.root).mtimeMs]);
+    dirs = result.dirs.map((d) => [d, signature(fs, d ? path.join(result.root, d) : result.root)]);
   } catch {
     return; // a directory went away since the walk: nothing worth keeping
+  }
+  const seen = entriesSeen(result);
+  for (const [dir, held] of dirs) {
+    const names = held ? held.split('\0').map((e) => e.slice(e.indexOf(':') + 1)) : [];
+    if (!same(names.sort(), [...(seen.get(dir) ?? [])].sort())) return; // changed while walked
   }
   const stored: StoredListing = {
     format: FORMAT,
     root: result.root,
     prune,
-    walkedAt,
     dirs,
     files: result.files,
     packages: [...result.packages],
@@ -114,8 +150,7 @@ export async function discoverCached(
     const hit = loadListing(fs, cacheDir, root, prune);
     if (hit) return hit;
   }
-  const walkedAt = Date.now();
   const result = await walk();
-  if (cacheDir) saveListing(fs, cacheDir, result, prune, walkedAt);
+  if (cacheDir) saveListing(fs, cacheDir, result, prune);
   return result;
 }

@@ -166,12 +166,19 @@ async function checkout(work: string) {
   }
   console.log(`\n== checkout: pack --srcdir --builddir of CPython 3.11.2 vs its wasm_assets.py (${RUNS} runs each, alternating; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
   const src = join(work, 'cpython');
-  // Timestamps kept: a checkout is not a tree modified a second ago (the listing cache
-  // trusts only directories older than its walk by 2 s, the racy-git rule).
-  cpSync(join(source, 'Lib'), join(src, 'Lib'), { recursive: true, preserveTimestamps: true });
-  cpSync(join(source, 'Tools/wasm'), join(src, 'Tools/wasm'), { recursive: true, preserveTimestamps: true });
+  // Each tool gets its own copy: the reference writes __pycache__/ into its Lib/ (changing
+  // its directories), which a checkout pack's listing cache would rightly distrust. Timestamps
+  // kept: a checkout is not a tree modified a second ago (the listing cache trusts only
+  // directories older than its walk by 2 s, the racy-git rule).
+  const copy = (from: string, to: string) => cpSync(from, to, { recursive: true, preserveTimestamps: true });
+  copy(join(source, 'Lib'), join(src, 'Lib'));
+  copy(join(source, 'Tools/wasm'), join(src, 'Tools/wasm'));
   const build = join(work, 'build');
-  cpSync(join(root, 'test/fixtures/builds/emscripten-3.11'), build, { recursive: true, preserveTimestamps: true });
+  copy(join(root, 'test/fixtures/builds/emscripten-3.11'), build);
+  const mine = join(work, 'cpython-ours');
+  copy(join(source, 'Lib'), join(mine, 'Lib'));
+  const myBuild = join(work, 'build-ours');
+  copy(join(root, 'test/fixtures/builds/emscripten-3.11'), myBuild);
   const pybuilddir = readFileSync(join(build, 'pybuilddir.txt'), 'utf8');
   const env = {
     ...process.env,
@@ -187,7 +194,7 @@ async function checkout(work: string) {
     execFileSync(PYTHON, [join(src, 'Tools/wasm/wasm_assets.py'), '--buildroot', '.', '--prefix', '/usr/local'], { cwd: build, env, stdio: 'ignore' });
     return performance.now() - started;
   };
-  const ours = (cacheDir: string) => packOnce({ srcdir: src, builddir: build, buildPython: PYTHON, profile: 'cpython', out: mkdtempSync(join(work, 'out-')), cacheDir });
+  const ours = (cacheDir: string) => packOnce({ srcdir: mine, builddir: myBuild, buildPython: PYTHON, profile: 'cpython', out: mkdtempSync(join(work, 'out-')), cacheDir });
   const refCold: number[] = [];
   const refWarm: number[] = [];
   const cold: PackRun[] = [];
