@@ -23,6 +23,7 @@ const list = (v: unknown): string[] | undefined => (v === undefined ? undefined 
 
 function toOptions(argv: Record<string, any>): PackOptions {
   return {
+    pyodide: argv.pyodide,
     builddir: argv.builddir,
     srcdir: argv.srcdir,
     lib: argv.lib,
@@ -39,9 +40,11 @@ function toOptions(argv: Record<string, any>): PackOptions {
     omit: list(argv.omit),
     optimize: argv.optimize === undefined ? undefined : (Number(argv.optimize) as 0 | 1 | 2),
     invalidation: argv.invalidation,
+    debugRanges: argv.debugRanges,
     allowSyntaxErrors: argv.allowSyntaxErrors,
     compression: argv.compression,
     level: argv.level,
+    precompress: argv.precompress === undefined ? undefined : (String(argv.precompress).split(',').map((e) => e.trim()).filter(Boolean) as PackOptions['precompress']),
     sources: argv.sources,
     strict: argv.strict,
     jobs: argv.jobs,
@@ -82,22 +85,24 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   const parser = yargs(argv)
     .scriptName('pywasm-assets')
     .usage('$0 <command> [options]')
+    .option('pyodide', { type: 'string', describe: 'Pyodide mode: an installed pyodide package (e.g. node_modules/pyodide); writes a drop-in precompiled python_stdlib.zip', group: 'Inputs:' })
     .option('builddir', { type: 'string', describe: 'CPython build root (pybuilddir.txt, Makefile, sysconfigdata)', group: 'Inputs:' })
     .option('srcdir', { type: 'string', describe: 'CPython source checkout (its Lib/ is packed)', group: 'Inputs:' })
     .option('lib', { type: 'string', describe: 'stdlib directory (a source Lib/ or an installed lib/python3.X)', group: 'Inputs:' })
     .option('sysconfigdata', { type: 'string', describe: "the target's _sysconfigdata_*.py", group: 'Inputs:' })
     .option('build-python', { type: 'string', describe: 'build interpreter [default: PYTHON_FOR_BUILD, else python3]', group: 'Inputs:' })
     .option('prefix', { type: 'string', describe: 'install prefix in the WASM file system [default: /usr/local]', group: 'Inputs:' })
-    .option('target', { choices: ['emscripten-browser', 'emscripten-node', 'wasi'], describe: 'runtime [default: from the sysconfigdata]', group: 'Inputs:' })
+    .option('target', { choices: ['emscripten-browser', 'emscripten-node', 'wasi', 'pyodide'], describe: 'runtime [default: from the sysconfigdata; pyodide with --pyodide]', group: 'Inputs:' })
     .option('add', { type: 'string', array: true, describe: 'extra module or package placed at the zip root (repeatable)', group: 'Inputs:' })
     .option('provides', { type: 'string', array: true, describe: 'module the runtime itself provides, for the import check (repeatable; e.g. Pyodide\'s js)', group: 'Inputs:' })
-    .option('profile', { choices: ['wasm', 'cpython'], describe: 'rule profile [default: wasm]', group: 'Rules:' })
+    .option('profile', { choices: ['wasm', 'cpython', 'pyodide'], describe: 'rule profile [default: wasm; pyodide with --pyodide]', group: 'Rules:' })
     .option('rules', { type: 'string', array: true, describe: 'extra rule file (repeatable)', group: 'Rules:' })
     .option('keep', { type: 'string', array: true, describe: 'glob to keep whatever the rules say (repeatable)', group: 'Rules:' })
     .option('omit', { type: 'string', array: true, describe: 'glob to omit (repeatable)', group: 'Rules:' })
     .option('strict', { type: 'boolean', describe: 'fail on any warning or import violation', group: 'Rules:' })
     .option('optimize', { choices: [0, 1, 2], type: 'number', describe: 'optimization level [default: 0]', group: 'Compile:' })
     .option('invalidation', { choices: ['unchecked-hash', 'checked-hash', 'timestamp'], describe: 'pyc invalidation mode [default: unchecked-hash]', group: 'Compile:' })
+    .option('debug-ranges', { type: 'boolean', describe: 'column ranges in the pycs for traceback carets (--no-debug-ranges to drop) [default: only when sources ship, or profile cpython]', group: 'Compile:' })
     .option('allow-syntax-errors', { type: 'boolean', describe: 'ship files that fail to compile as .py', group: 'Compile:' })
     .option('sources', { choices: ['pyc', 'py', 'both'], describe: 'what the zip holds per module [default: pyc]', group: 'Compile:' })
     .option('jobs', { type: 'number', describe: 'build interpreter workers [default: one per core]', group: 'Compile:' })
@@ -106,6 +111,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     .option('out', { type: 'string', describe: 'output directory [default: the build root, else ./dist]', group: 'Output:' })
     .option('compression', { choices: ['deflate', 'stored'], describe: 'zip method [default: deflate]', group: 'Output:' })
     .option('level', { type: 'number', describe: 'deflate level 0-9 [default: 9]', group: 'Output:' })
+    .option('precompress', { type: 'string', describe: 'also write NAME.br / NAME.gz of the zip and the .data: br, gz or br,gz', group: 'Output:' })
     .option('package', { type: 'string', describe: 'file_packager package name, or "false" [default: python-stdlib for emscripten-browser]', group: 'Output:' })
     .option('inline-metadata', { type: 'boolean', describe: 'put the package metadata inside the loader', group: 'Output:' })
     .option('omitted-hints', { type: 'boolean', describe: 'ship a sitecustomize that explains imports of omitted modules', group: 'Output:' })

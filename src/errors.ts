@@ -22,7 +22,8 @@ export type PackErrorCode =
   | 'ERR_STRICT'
   | 'ERR_WRITE'
   | 'ERR_PACKAGE'
-  | 'ERR_UNLOADABLE';
+  | 'ERR_UNLOADABLE'
+  | 'ERR_PYODIDE';
 
 export class PackError extends Error {
   override name = 'PackError';

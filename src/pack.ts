@@ -9,6 +9,7 @@
  *   imports      check the import graph, prune what cannot import          pipeline/check-imports.ts
  *   hints        the modules that explain omitted imports (opt-in)         pipeline/omitted-hints/
  *   assemble     the zip, os.py, .empty and the package                    pipeline/assemble.ts
+ *   precompress  .br / .gz copies of the zip and the .data (opt-in)        output/precompress.ts
  *   write        all outputs or none                                       output/write.ts
  *
  * The warm start (cache/warm-start.ts) runs the pipeline beside the build
@@ -20,6 +21,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { warmStart, type RunInput } from './cache/warm-start.js';
 import { PackError } from './errors.js';
+import { precompressFiles } from './output/precompress.js';
 import { differs, writeFilesAtomic } from './output/write.js';
 import { loadZipWriter } from './output/zip.js';
 import { assembleOutputs, checkStartupModules, keptModules, omittedFiles, type PlannedFile } from './pipeline/assemble.js';
@@ -69,6 +71,8 @@ async function make(run: RunInput, rules: Rule[]): Promise<Made> {
   units = [...units, ...(await omittedHintUnits(ctx, units, decisions))];
   checkStrict(ctx.options.strict, ctx.warnings);
   const files = await stage(ctx, 'zip', () => assembleOutputs(ctx, units));
+  const { precompress, fs, cache, cacheDir } = ctx.options;
+  if (precompress.length) files.push(...(await stage(ctx, 'precompress', () => precompressFiles(files, precompress, fs, cache ? cacheDir : undefined))));
   return { ctx, decisions, units, graph, files };
 }
 
@@ -96,10 +100,17 @@ export async function pack(input: PackOptions): Promise<PackResult> {
     profile: options.profile,
     compression: { method: options.compression, ...(options.compressionReason ? { reason: options.compressionReason } : {}) },
     ...(options.builddir && options.out === options.builddir ? { outInBuildRoot: true as const } : {}),
+    ...(options.pyodide ? { pyodide: { dir: options.pyodide.dir, release: options.pyodide.release, python: options.pyodide.python ?? options.python.version } } : {}),
     kept: keptModules(options, units, graph),
     omitted,
     decisions,
-    outputs: files.map((f) => ({ path: f.path, kind: f.kind, bytes: typeof f.data === 'string' ? Buffer.byteLength(f.data) : f.data.length, ...(replaced.has(f.path) ? { replaced: true as const } : {}) })),
+    outputs: files.map((f) => ({
+      path: f.path,
+      kind: f.kind,
+      bytes: typeof f.data === 'string' ? Buffer.byteLength(f.data) : f.data.length,
+      ...(f.of ? { of: f.of, encoding: f.encoding } : {}),
+      ...(replaced.has(f.path) ? { replaced: true as const } : {}),
+    })),
     warnings: ctx.warnings,
     stats: {
       modules: units.length,

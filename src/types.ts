@@ -3,20 +3,33 @@
  * the field says otherwise, relative to the stdlib root (`Lib/`).
  */
 
-/** The runtime the bundle is for. */
-export type PackTarget = 'emscripten-browser' | 'emscripten-node' | 'wasi';
-/** `cpython` reproduces `Tools/wasm/wasm_assets.py` 3.11.2; `wasm` is ours. */
-export type PackProfile = 'cpython' | 'wasm';
+/** The runtime the bundle is for (`pyodide`: a drop-in python_stdlib.zip, see PackOptions.pyodide). */
+export type PackTarget = 'emscripten-browser' | 'emscripten-node' | 'wasi' | 'pyodide';
+/**
+ * `cpython` reproduces `Tools/wasm/wasm_assets.py`; `wasm` is ours; `pyodide` (the
+ * Pyodide mode's) keeps what the Pyodide distribution ships, which it trimmed already.
+ */
+export type PackProfile = 'cpython' | 'wasm' | 'pyodide';
 /** PEP 552 invalidation mode of the written pycs. */
 export type PackInvalidation = 'unchecked-hash' | 'checked-hash' | 'timestamp';
 /** What the zip holds for each module. */
 export type PackSources = 'pyc' | 'py' | 'both';
 export type PackCompression = 'deflate' | 'stored';
+/** A precompressed copy for servers that serve `NAME.br` / `NAME.gz` (Brotli at quality 11, gzip -9). */
+export type PackPrecompression = 'br' | 'gz';
 
 /** Minimal node:fs surface the library uses; memfs' `fs` satisfies it. */
 export type PackFs = typeof import('node:fs');
 
 export interface PackOptions {
+  /**
+   * Pyodide mode: an installed Pyodide distribution (the npm package `pyodide`, 0.25 to 314).
+   * Its python_stdlib.zip (sources) is the stdlib, its sysconfigdata the build facts, and
+   * the output a drop-in precompiled `python_stdlib.zip` for `loadPyodide({ stdLibURL })`.
+   * The build interpreter defaults to that Pyodide itself. Excludes builddir, srcdir, lib,
+   * sysconfigdata, prefix and package.
+   */
+  pyodide?: string;
   /** A CPython build root (reads `pybuilddir.txt`, the sysconfigdata, `Makefile`). */
   builddir?: string;
   /** A CPython source checkout; its `Lib/` is packed. */
@@ -55,6 +68,13 @@ export interface PackOptions {
   optimize?: 0 | 1 | 2;
   /** @default 'unchecked-hash' */
   invalidation?: PackInvalidation;
+  /**
+   * Column ranges (PEP 657) in the pycs: what a traceback needs to underline the failing
+   * part of a source line. A bundle of pycs alone shows no source lines, so they are
+   * dropped there (`-X no_debug_ranges`): a quarter less to download after Brotli.
+   * @default true with `sources` py or both and for profile cpython, else false
+   */
+  debugRanges?: boolean;
   /** Ship sources that fail to compile as `.py` instead of failing. @default false */
   allowSyntaxErrors?: boolean;
   /**
@@ -63,6 +83,8 @@ export interface PackOptions {
    * @default 'deflate', or 'stored' when the build facts say the target has no zlib
    */
   compression?: PackCompression;
+  /** Also write `NAME.br` / `NAME.gz` beside the zip and the package's `.data`. @default [] */
+  precompress?: PackPrecompression[];
   /** Deflate level 0-9. @default 9 */
   level?: number;
   /** @default 'pyc' */
@@ -163,8 +185,11 @@ export interface OmittedFile {
 export interface PackOutput {
   /** Absolute path on the file system. */
   path: string;
-  kind: 'zip' | 'os.py' | 'lib-dynload' | 'package-data' | 'package-metadata' | 'package-loader';
+  kind: 'zip' | 'os.py' | 'lib-dynload' | 'package-data' | 'package-metadata' | 'package-loader' | 'precompressed';
   bytes: number;
+  /** For `precompressed`: the output it compresses, and how. */
+  of?: string;
+  encoding?: PackPrecompression;
   /** A file was there before and this output replaced it (in a build root: what `make wasm_stdlib` wrote). */
   replaced?: true;
 }
@@ -175,6 +200,8 @@ export interface PackResult {
   profile: PackProfile;
   /** How the zip's entries are stored; `reason` when the target decided it (no zlib: stored). */
   compression: { method: PackCompression; reason?: string };
+  /** Pyodide mode: the distribution packed. */
+  pyodide?: { dir: string; release: string; python: string };
   /** The outputs went into the CPython build root itself (the default `out` with `builddir`), beside what `make` writes. */
   outInBuildRoot?: true;
   kept: KeptModule[];

@@ -72,9 +72,16 @@ function decideOne(file: string, rules: Rule[], fields: Partial<RuleContext> = {
 // ---
 const valid = suite('loadRules: valid files');
 
-valid('loads rules with defaults: both profiles, no condition, empty keep', () => {
+valid('loads rules with defaults: every profile (a user file), no condition, empty keep', () => {
   const rules = load({ 'a.json': { rules: [{ id: 'tests', reason: 'Tests.', omit: ['test/'] }] } });
-  assert.equal(rules, [{ id: 'tests', reason: 'Tests.', file: 'rules/a.json', profiles: ['cpython', 'wasm'], when: undefined, omit: ['test/'], keep: [] }]);
+  assert.equal(rules, [{ id: 'tests', reason: 'Tests.', file: 'rules/a.json', profiles: ['cpython', 'wasm', 'pyodide'], when: undefined, omit: ['test/'], keep: [] }]);
+});
+
+valid("built-in rules without profiles are cpython's and wasm's, not the Pyodide mode's (Pyodide trimmed its stdlib already)", () => {
+  const rules = loadRules(builtinRuleFiles());
+  assert.equal(rules.find((r) => r.id === 'tests')?.profiles, ['cpython', 'wasm']);
+  assert.equal(rules.find((r) => r.id === 'pyodide-sysconfigdata')?.profiles, ['pyodide']);
+  assert.equal(rules.filter((r) => r.profiles.includes('pyodide')).map((r) => r.id), ['pyodide-sysconfigdata']);
 });
 
 valid('loads every field, a string "unavailable" and file-level $schema/$comment/description', () => {

@@ -21,6 +21,7 @@ const NEEDS = {
   'wasi.test.ts': ['sources', 'wasi'],
   'emscripten-cpython.test.ts': ['sources', 'emscripten'],
   'build-descriptions.test.ts': ['emscripten'],
+  'pyodide-dropin-0.29.test.ts': ['python-3.13'],
 };
 const selected = readdirSync(join(root, 'test')).filter((f) => new RegExp(pattern).test(f));
 const parts = [...new Set(selected.flatMap((f) => NEEDS[f] ?? []))];

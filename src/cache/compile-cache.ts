@@ -125,6 +125,8 @@ export interface CacheKeyParts {
   /** sha256 of the worker scripts (the import scan and pyc layout come from them). */
   workerDigest: string;
   optimize: number;
+  /** False: compiled under `-X no_debug_ranges` (no column ranges). @default true */
+  debugRanges?: boolean;
   invalidation: string;
   /** Only for timestamp pycs. */
   mtime?: number;
@@ -169,6 +171,8 @@ export function cacheKey(parts: CacheKeyParts): string {
     parts.compression,
     parts.compression === 'stored' ? '' : String(parts.level),
     parts.compression === 'stored' ? '' : parts.compressor,
+    // Appended only when set, so the keys of pycs with column ranges stay as they were.
+    ...(parts.debugRanges === false ? ['no-debug-ranges'] : []),
   ];
   // NUL cannot occur in any field (file names with NUL are not valid paths).
   return createHash('sha256').update(fields.join('\0')).digest('hex');

@@ -86,7 +86,7 @@ export async function warmStart<T>(input: PackOptions, rules: Rule[], run: (reso
  */
 function walkAhead(lib: string | undefined, fs: RunInput['options']['fs'], cacheDir: string | undefined, rules: Rule[], input: PackOptions): DiscoveryAhead | undefined {
   if (!lib) return undefined;
-  const context: RuleContext = { profile: input.profile ?? 'wasm', target: 'emscripten-browser', platform: 'emscripten', modules: new Map(), factsSource: '', platformEvidence: '', keep: input.keep, packages: new Set() };
+  const context: RuleContext = { profile: input.pyodide !== undefined ? 'pyodide' : input.profile ?? 'wasm', target: 'emscripten-browser', platform: 'emscripten', modules: new Map(), factsSource: '', platformEvidence: '', keep: input.keep, packages: new Set() };
   const prune = prunedDirectories(rules.filter((r) => !r.when && !r.python), context).map((p) => p.glob);
   const tree = discoverCached(fs, cacheDir, lib, prune, () => discover(lib, fs, { prune }));
   tree.catch(() => {}); // the pipeline reports its own walk's errors

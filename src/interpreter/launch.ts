@@ -78,17 +78,19 @@ export interface Launch {
 /**
  * The command line of a worker for `executable`. A probe (`--probe`) only
  * answers `info`; a Pyodide's probe also extracts its stdlib below `cacheDir`.
+ * `xoptions` are the interpreter's `-X` options (`no_debug_ranges`).
  */
-export function launchFor(executable: string, cwd: string | undefined, probe: boolean, cacheDir?: string): Launch {
+export function launchFor(executable: string, cwd: string | undefined, probe: boolean, cacheDir?: string, xoptions: string[] = []): Launch {
   const dir = pyodideDirOf(executable, cwd);
+  const x = xoptions.flatMap((o) => ['-X', o]);
   if (dir === undefined) {
-    return { command: executable, args: ['-E', '-s', '-S', '-B', workerScript, ...(probe ? ['--probe'] : [])], label: executable, pyodide: false };
+    return { command: executable, args: ['-E', '-s', '-S', '-B', ...x, workerScript, ...(probe ? ['--probe'] : [])], label: executable, pyodide: false };
   }
   const host = pyodideHost();
   const stdlibCache = probe ? ['--stdlib-cache', path.join(cacheDir ?? defaultCacheDir(cwd ?? process.cwd()), 'pyodide-stdlib')] : [];
   return {
     command: process.execPath,
-    args: [...host.nodeArgs, host.script, dir, ...(probe ? ['--probe'] : []), ...stdlibCache],
+    args: [...host.nodeArgs, host.script, dir, ...(probe ? ['--probe'] : []), ...stdlibCache, ...x],
     label: `Pyodide at ${dir}`,
     pyodide: true,
   };

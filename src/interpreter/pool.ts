@@ -51,6 +51,11 @@ export type CompileOutcome =
   | { ok: false; error: CompileError; imports: unknown[] };
 
 export interface CompilerPoolOptions {
+  /**
+   * Column ranges (PEP 657) in the code objects; false starts the workers with
+   * `-X no_debug_ranges` (and checks that their compiler obeys). @default true
+   */
+  debugRanges?: boolean;
   /** Number of worker processes. @default os.availableParallelism() */
   jobs?: number;
   /** Start the workers on the first `compile()` instead of now (a fully cached run never starts them). @default false */
@@ -124,7 +129,7 @@ export class CompilerPool {
   private queue: Task[] = [];
   private closed = false;
 
-  private constructor(readonly info: InterpreterInfo, jobs: number, private readonly startTimeout?: number) {
+  private constructor(readonly info: InterpreterInfo, jobs: number, private readonly startTimeout?: number, readonly debugRanges = true) {
     this.jobs = jobs;
   }
 
@@ -133,7 +138,7 @@ export class CompilerPool {
     if (!Number.isInteger(jobs) || jobs < 1) {
       throw new PackError('ERR_OPTION', `jobs must be a positive integer, got ${JSON.stringify(options.jobs)}.`);
     }
-    const pool = new CompilerPool(info, jobs, options.startTimeout);
+    const pool = new CompilerPool(info, jobs, options.startTimeout, options.debugRanges ?? true);
     if (!options.lazy) await pool.spawn();
     return pool;
   }
@@ -183,7 +188,7 @@ export class CompilerPool {
   }
 
   private async launch(executable: string): Promise<void> {
-    const launch = launchFor(executable, this.info.cwd, false);
+    const launch = launchFor(executable, this.info.cwd, false, undefined, this.debugRanges ? [] : ['no_debug_ranges']);
     const limit = this.startTimeout ?? (launch.pyodide ? PYODIDE_TIMEOUT_MS : PROBE_TIMEOUT_MS);
     this.workers = Array.from({ length: this.jobs }, () => new Worker(launch, this.info.cwd));
     let timer: NodeJS.Timeout | undefined;
@@ -203,6 +208,14 @@ export class CompilerPool {
           throw new PackError(
             'ERR_PYTHON_WORKER',
             `Build interpreter worker (${launch.label}) reports Python ${version} with magic ${header.magic}, expected ${this.info.version} with magic ${this.info.magic}.`,
+          );
+        }
+        // A wrapper script that drops the interpreter's options would compile other bytes.
+        if (!this.debugRanges && header.debug_ranges === true) {
+          throw new PackError(
+            'ERR_PYTHON_WORKER',
+            `Build interpreter worker (${launch.label}) was started with -X no_debug_ranges but still writes column ranges into code objects (a wrapper script that does not pass its arguments on?).`,
+            'Pass --build-python <the interpreter itself>, or --debug-ranges.',
           );
         }
       }),

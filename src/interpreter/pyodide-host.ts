@@ -24,12 +24,12 @@
  * stdout is the protocol channel: console output and Python's stdout/stderr
  * go to stderr (CompilerPool keeps its tail to explain a crash).
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { unzipSync } from 'fflate';
+import { extractStdlib, pyodideRelease, STDLIB_ZIP } from '../pyodide/distribution.js';
 
 // Anything printed by accident (Pyodide's own messages, a stray console.log)
 // must not corrupt the protocol.
@@ -39,7 +39,6 @@ for (const method of ['log', 'info', 'debug', 'warn', 'error'] as const) {
 
 /** Final bytecode magic of each CPython release (Include/internal/pycore_magic_number.h). */
 const FINAL_MAGIC: Record<string, number> = { '3.8': 3413, '3.9': 3425, '3.10': 3439, '3.11': 3495, '3.12': 3531, '3.13': 3571, '3.14': 3627 };
-const STDLIB_ZIP = 'python_stdlib.zip';
 const PYTHON_DIR = '/pywasm-assets';
 
 interface Info {
@@ -58,17 +57,19 @@ function fail(message: string, code = 1): never {
   process.exit(code);
 }
 
-function parseArgs(argv: string[]): { dir: string; probe: boolean; stdlibCache?: string } {
+function parseArgs(argv: string[]): { dir: string; probe: boolean; stdlibCache?: string; xoptions: string[] } {
   const [dir, ...rest] = argv;
-  if (!dir) fail('usage: pyodide-host <pyodide dir> [--probe] [--stdlib-cache DIR]', 2);
+  if (!dir) fail('usage: pyodide-host <pyodide dir> [--probe] [--stdlib-cache DIR] [-X OPTION]...', 2);
   let probe = false;
   let stdlibCache: string | undefined;
+  const xoptions: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     if (rest[i] === '--probe') probe = true;
     else if (rest[i] === '--stdlib-cache' && rest[i + 1]) stdlibCache = path.resolve(rest[++i]);
+    else if (rest[i] === '-X' && rest[i + 1]) xoptions.push(rest[++i]);
     else fail(`unknown argument ${JSON.stringify(rest[i])}`, 2);
   }
-  return { dir: path.resolve(dir), probe, stdlibCache };
+  return { dir: path.resolve(dir), probe, stdlibCache, xoptions };
 }
 
 function readJson(file: string): any {
@@ -77,52 +78,6 @@ function readJson(file: string): any {
   } catch {
     return undefined;
   }
-}
-
-/** The Pyodide release, from its package.json or pyodide-lock.json. */
-function pyodideVersion(dir: string): string | undefined {
-  const version = readJson(path.join(dir, 'package.json'))?.version ?? readJson(path.join(dir, 'pyodide-lock.json'))?.info?.version;
-  return typeof version === 'string' ? version : undefined;
-}
-
-// --- the stdlib on the host -------------------------------------------------
-
-/**
- * Extracts `zip` below `cache` as `python-<version>-<sha256 prefix>/` unless
- * that directory exists. Written to a temporary sibling and renamed into place,
- * so a directory under the final name is always complete; when another process
- * wins the race its copy is kept (the content is the same).
- */
-function extractStdlib(zip: Buffer, version: string, cache: string): string {
-  const digest = createHash('sha256').update(zip).digest('hex').slice(0, 16);
-  const final = path.join(cache, `python-${version}-${digest}`);
-  if (existsSync(final)) return final;
-  const tmp = `${final}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  try {
-    const files = unzipSync(new Uint8Array(zip.buffer, zip.byteOffset, zip.byteLength));
-    for (const [name, data] of Object.entries(files)) {
-      const parts = name.split('/');
-      if (name.startsWith('/') || name.includes('\\') || parts.some((p) => p === '..' || p === '.')) {
-        throw new Error(`${STDLIB_ZIP} holds an unsafe entry name ${JSON.stringify(name)}`);
-      }
-      const target = path.join(tmp, ...parts);
-      if (name.endsWith('/')) {
-        mkdirSync(target, { recursive: true });
-      } else {
-        mkdirSync(path.dirname(target), { recursive: true });
-        writeFileSync(target, data);
-      }
-    }
-    mkdirSync(tmp, { recursive: true }); // an empty zip still gives a directory
-    try {
-      renameSync(tmp, final);
-    } catch (error) {
-      if (!existsSync(final)) throw error;
-    }
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  return final;
 }
 
 // --- answering without starting Pyodide -----------------------------------------------
@@ -164,7 +119,7 @@ function staticInfo(dir: string, zip: Buffer | undefined): Info | undefined {
 type Respond = (header: any, payload: Buffer) => { text: string; payload: Uint8Array };
 
 /** Starts the distribution's Pyodide and loads worker.py (and imports.py) into it. */
-async function startPyodide(dir: string, probe: boolean): Promise<Respond> {
+async function startPyodide(dir: string, probe: boolean, xoptions: string[] = []): Promise<Respond> {
   const entry = path.join(dir, 'pyodide.mjs');
   let loadPyodide: (options: Record<string, unknown>) => Promise<any>;
   try {
@@ -180,7 +135,9 @@ async function startPyodide(dir: string, probe: boolean): Promise<Respond> {
   process.on('beforeExit', stalled);
   let py: any;
   try {
-    py = await loadPyodide({ indexURL: dir + path.sep, stdin: () => null, stdout: toStderr, stderr: toStderr });
+    // Its command line takes the interpreter's -X options as CPython's does.
+    const args = xoptions.flatMap((o) => ['-X', o]);
+    py = await loadPyodide({ indexURL: dir + path.sep, stdin: () => null, stdout: toStderr, stderr: toStderr, ...(args.length ? { args } : {}) });
   } catch (error) {
     fail(`Pyodide at ${dir} failed to start: ${String(error)}`);
   }
@@ -262,11 +219,11 @@ function readFrames(onFrame: (frame: Frame) => void, onEnd: () => void): void {
 }
 
 async function main(): Promise<void> {
-  const { dir, probe, stdlibCache } = parseArgs(process.argv.slice(2));
+  const { dir, probe, stdlibCache, xoptions } = parseArgs(process.argv.slice(2));
   if (!existsSync(path.join(dir, 'pyodide.mjs'))) fail(`${dir} holds no pyodide.mjs.`);
   // The host-side facts every `info` answer carries: the distribution as
   // executable, and its release (which also tells CompilerPool it is a Pyodide).
-  const identity = { executable: dir, pyodide: pyodideVersion(dir) ?? 'unknown' };
+  const identity = { executable: dir, pyodide: pyodideRelease(dir) ?? 'unknown' };
 
   let respond: Respond | undefined;
   let info: Info | undefined;
@@ -281,14 +238,14 @@ async function main(): Promise<void> {
     let stdlib: string | null = null;
     if (stdlibCache && zip) {
       try {
-        stdlib = extractStdlib(zip, info.version, stdlibCache);
+        stdlib = extractStdlib(new Uint8Array(zip.buffer, zip.byteOffset, zip.byteLength), info.version, stdlibCache);
       } catch (error) {
         fail(`cannot extract ${zipPath} below ${stdlibCache}: ${(error as Error).message}`);
       }
     }
     info = { ...info, ...identity, stdlib };
   } else {
-    respond = await startPyodide(dir, false);
+    respond = await startPyodide(dir, false, xoptions);
   }
 
   // Requests are answered in order, one at a time (compiling is synchronous).

@@ -16,7 +16,10 @@ import type { Context, Unit } from './context.js';
 import { moduleName } from './discover.js';
 import type { ResolvedOptions } from './options/index.js';
 
-export type PlannedFile = OutputFile & { kind: PackOutput['kind'] };
+export type PlannedFile = OutputFile & Pick<PackOutput, 'kind' | 'of' | 'encoding'>;
+
+/** The file name Pyodide fetches its stdlib from (`indexURL + 'python_stdlib.zip'`, or `stdLibURL`). */
+export const PYODIDE_STDLIB_ZIP = 'python_stdlib.zip';
 
 /**
  * Modules every CPython for WebAssembly imports from the stdlib zip while it starts,
@@ -68,6 +71,9 @@ export function omittedFiles(decisions: Decision[]): OmittedFile[] {
 export async function assembleOutputs(ctx: Context, units: Unit[]): Promise<PlannedFile[]> {
   const { options } = ctx;
   const zipBytes = await buildZip(zipEntries(ctx, units), options.sourceDateEpoch);
+  // A drop-in for the distribution's own zip: Pyodide writes it to /lib/python3XY.zip and
+  // makes its own lib/python3.X/ directories.
+  if (options.target === 'pyodide') return [{ path: path.join(options.out, PYODIDE_STDLIB_ZIP), data: zipBytes, kind: 'zip' }];
   const prefixDir = path.join(options.out, options.prefix.replace(/^\/+/, ''));
   const stdlibDir = path.join(prefixDir, 'lib', `python${options.version}`);
   const files: PlannedFile[] = [

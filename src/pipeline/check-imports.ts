@@ -5,7 +5,13 @@
  * - profile `cpython` (the reference's lists, unchanged): each violation is a
  *   warning `IMPORT_UNAVAILABLE` (fatal with --strict);
  * - profile `wasm`: modules that cannot import are pruned, to a fixpoint, and
- *   their decision cites the chain (`a imports b, which rule R omits`).
+ *   their decision cites the chain (`a imports b, which rule R omits`);
+ * - profile `pyodide`: the same, for imports of what a rule (or --omit) omitted
+ *   only. Whatever else the distribution's zip ships imports there as it does
+ *   from Pyodide's own zip: Pyodide has modules its build facts call missing
+ *   (its sysconfigdata says `_ctypes` is, and ctypes imports) and loads others
+ *   on demand (ssl, sqlite3, lzma as packages of their own), so the drop-in drops
+ *   nothing of it on the facts' word.
  */
 import { makeMissingName, makeProvided, prefixes, pruneDependents, type ImportRecord, type ModuleNode, type OmittedReason, type Violation } from '../analysis/graph.js';
 import { moduleName } from './discover.js';
@@ -78,12 +84,14 @@ export async function analyzeImports(
     const root = byRuntime(name);
     return root ? { available: true, evidence: `${root === name ? name : `${name} (in ${root})`} is provided by the runtime (--provides)` } : fromBuild(name);
   };
+  const pyodide = options.profile === 'pyodide';
+  const byPyodide = (name: string) => (omitted.has(name) ? undefined : { available: true, evidence: `${name}: Pyodide's to provide (its own zip ships the modules that import it)` });
   // Every target is WebAssembly: imports behind `os.name == 'posix'`-style tests run there (wasm: true).
-  const input = { kept, omitted, provided, missingName: makeMissingName(builtins), wasm: true };
+  const input = { kept, omitted, provided: pyodide ? byPyodide : provided, missingName: pyodide ? undefined : makeMissingName(builtins), wasm: true };
   const report: ImportGraphReport = { pruned: new Set(), verdicts: new Map(), violations: [] };
   for (const u of units) report.verdicts.set(u.module, { verdict: 'imports' });
 
-  if (options.profile === 'wasm') {
+  if (options.profile === 'wasm' || pyodide) {
     const result = pruneDependents(input);
     const byPath = new Map(decisions.map((d) => [d.path, d]));
     for (const p of result.pruned) {

@@ -132,6 +132,7 @@ export async function compileModules(
       version: info.version,
       workerDigest: info.workerDigest,
       optimize: settings.optimize,
+      debugRanges: pool.debugRanges,
       invalidation: settings.invalidation,
       mtime: settings.mtime,
       imports: wantImports,
@@ -274,7 +275,7 @@ export async function compileUnits(ctx: Context, units: Unit[]): Promise<void> {
   const { options } = ctx;
   const root = zipRoot(options);
   const items: CompileItem[] = units.map((u) => ({ path: u.path, source: u.source, filename: `${root}/${u.stem}.py` }));
-  const pool = await CompilerPool.start(options.python, { jobs: options.jobs, lazy: true });
+  const pool = await CompilerPool.start(options.python, { jobs: options.jobs, lazy: true, debugRanges: options.debugRanges });
   const cache = (ctx.cache ??= openCache({ dir: options.cacheDir, fs: options.fs, enabled: options.cache }));
   const stats: Partial<CompileModulesStats> = {};
   try {

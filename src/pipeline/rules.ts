@@ -61,9 +61,15 @@ export function builtinRuleFiles(fs: PackFs = nodeFs): string[] {
     .sort();
 }
 
-const PROFILES = ['cpython', 'wasm'];
+const PROFILES: PackProfile[] = ['cpython', 'wasm', 'pyodide'];
+/**
+ * The profiles a built-in rule without `profiles` belongs to. Not `pyodide`: a Pyodide
+ * distribution ships a stdlib it trimmed already, so only the rules that name that
+ * profile apply to it. A user's rule file without `profiles` applies in every profile.
+ */
+const BUILTIN_DEFAULT_PROFILES: PackProfile[] = ['cpython', 'wasm'];
 const PLATFORMS = ['emscripten', 'wasi'];
-const TARGETS = ['emscripten-browser', 'emscripten-node', 'wasi'];
+const TARGETS = ['emscripten-browser', 'emscripten-node', 'wasi', 'pyodide'];
 const RULE_KEYS = new Set(['id', 'reason', 'profiles', 'when', 'python', 'omit', 'keep', 'optional', 'prune', '$comment', 'source']);
 const WHEN_KEYS = new Set(['platform', 'target', 'unavailable']);
 const FILE_KEYS = new Set(['$schema', '$comment', 'description', 'rules']);
@@ -95,7 +101,7 @@ export function loadRules(files: string[], fs: PackFs = nodeFs, displayBase = RU
       continue;
     }
     const before = problems.length;
-    const parsed = validateRuleFile(data, shown, problems);
+    const parsed = validateRuleFile(data, shown, problems, file.startsWith(RULES_DIR) ? BUILTIN_DEFAULT_PROFILES : PROFILES);
     if (problems.length > before) continue;
     for (const rule of parsed) {
       const other = seen.get(rule.id);
@@ -115,7 +121,7 @@ export function loadRules(files: string[], fs: PackFs = nodeFs, displayBase = RU
   return rules;
 }
 
-function validateRuleFile(data: unknown, file: string, problems: string[]): Rule[] {
+function validateRuleFile(data: unknown, file: string, problems: string[], defaultProfiles: PackProfile[]): Rule[] {
   if (!isObject(data)) {
     problems.push(`${file}: the top level must be an object with a "rules" array, got ${typeName(data)}.`);
     return [];
@@ -160,7 +166,7 @@ function validateRuleFile(data: unknown, file: string, problems: string[]): Rule
       id: String(raw.id),
       reason: String(raw.reason ?? ''),
       file,
-      profiles: profiles ?? ['cpython', 'wasm'],
+      profiles: profiles ?? defaultProfiles,
       when,
       ...(typeof raw.python === 'string' ? { python: raw.python } : {}),
       omit,

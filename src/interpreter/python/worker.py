@@ -138,6 +138,13 @@ def _write_message(stream, header_text, payload=b""):
     stream.flush()
 
 
+def _debug_ranges():
+    """Whether this interpreter's compiler writes column ranges (PEP 657) into code
+    objects: not under ``-X no_debug_ranges`` (3.11+; earlier versions write none)."""
+    positions = getattr(compile("x", "", "eval"), "co_positions", None)
+    return positions is not None and any(p[2] is not None for p in positions())
+
+
 def _info():
     impl = sys.implementation
     try:  # The interpreter's own stdlib, for packing it when no Lib/ is given.
@@ -150,6 +157,7 @@ def _info():
         "version_info": list(sys.version_info[:3]),
         "magic": int.from_bytes(_MAGIC[:2], "little"),
         "magic_hex": _MAGIC.hex(),
+        "debug_ranges": _debug_ranges(),
         "implementation": impl.name,
         "cache_tag": impl.cache_tag,
         "executable": sys.executable,

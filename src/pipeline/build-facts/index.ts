@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import { PackError } from '../../errors.js';
-import { parsePythonDictLiteral, type PyValue } from './literal.js';
+import { parsePythonDictLiteral, readDictAmidCode, type PyValue } from './literal.js';
 import type { PackFs, PackTarget } from '../../types.js';
 
 export interface ModuleFact {
@@ -161,6 +161,52 @@ export function moduleFacts({ disabled, disabledSource, states, statesSource }: 
   return modules;
 }
 
+/**
+ * The `MODULE_<NAME>_STATE` values of parsed build variables, by lower-cased
+ * module name; ERR_MODULE_STATE for a value that is none of the four.
+ */
+function moduleStates(vars: Map<string, PyValue>, file: string): Record<string, string> {
+  const states: Record<string, string> = {};
+  for (const [key, value] of vars) {
+    if (!/^MODULE_[A-Z0-9_]+_STATE$/.test(key)) continue;
+    if (typeof value !== 'string' || !KNOWN_STATES.has(value)) {
+      throw new PackError(
+        'ERR_MODULE_STATE',
+        `Unknown value ${JSON.stringify(value)} for ${key} in ${file}; expected one of yes, disabled, missing, n/a.`,
+        'Check that the file is the target build\'s sysconfigdata, or fix the value.',
+      );
+    }
+    states[key.slice('MODULE_'.length, -'_STATE'.length).toLowerCase()] = value;
+  }
+  return states;
+}
+
+/**
+ * The build facts of a distribution that ships its sysconfigdata in its stdlib
+ * (Pyodide): read among the code it holds (readDictAmidCode), never run; its own
+ * `MODDISABLED_NAMES` and module states. Shipped unchanged, as the distribution does.
+ */
+export function readDistributionFacts(fs: PackFs, sysconfigdataPath: string, label: string): BuildFacts {
+  const source = readBytes(fs, sysconfigdataPath, 'ERR_SYSCONFIGDATA', 'the sysconfigdata module');
+  let vars: Map<string, PyValue>;
+  try {
+    vars = readDictAmidCode(source, 'build_time_vars');
+  } catch (error) {
+    throw new PackError('ERR_SYSCONFIGDATA', `Cannot read the build facts of ${label} from ${sysconfigdataPath}: ${(error as Error).message}.`, 'Check that the distribution is intact (reinstall it).', { cause: error });
+  }
+  const disabled = String(vars.get('MODDISABLED_NAMES') ?? '').split(/\s+/).filter(Boolean);
+  const name = path.basename(sysconfigdataPath).replace(/\.py$/, '');
+  return {
+    platform: platformOfSysconfigdata(name) ?? 'emscripten',
+    modules: moduleFacts({ disabled, disabledSource: sysconfigdataPath, states: moduleStates(vars, sysconfigdataPath), statesSource: sysconfigdataPath }),
+    sysconfigdataPath,
+    sysconfigdataName: name,
+    sysconfigdataSource: source,
+    sysconfigVars: vars,
+    source: `${label} (${sysconfigdataPath})`,
+  };
+}
+
 /** Reads the Makefile and the sysconfigdata and derives module availability. */
 export function readBuildFacts({ fs, makefilePath, sysconfigdataPath }: ReadBuildFactsInput): BuildFacts {
   let makefile: Map<string, string> | undefined;
@@ -175,7 +221,7 @@ export function readBuildFacts({ fs, makefilePath, sysconfigdataPath }: ReadBuil
   let sysconfigdataName: string | undefined;
   let sysconfigdataSource: Uint8Array | undefined;
   let platform: 'emscripten' | 'wasi' = 'emscripten';
-  const states: Record<string, string> = {};
+  let states: Record<string, string> = {};
   let sysconfigVars: Map<string, PyValue> | undefined;
   if (sysconfigdataPath) {
     sysconfigdataName = path.basename(sysconfigdataPath).replace(/\.py$/, '');
@@ -185,17 +231,7 @@ export function readBuildFacts({ fs, makefilePath, sysconfigdataPath }: ReadBuil
     platform =
       platformOfSysconfigdata(sysconfigdataName) ??
       (String(vars.get('MACHDEP') ?? '') === 'wasi' ? 'wasi' : 'emscripten');
-    for (const [key, value] of vars) {
-      if (!/^MODULE_[A-Z0-9_]+_STATE$/.test(key)) continue;
-      if (typeof value !== 'string' || !KNOWN_STATES.has(value)) {
-        throw new PackError(
-          'ERR_MODULE_STATE',
-          `Unknown value ${JSON.stringify(value)} for ${key} in ${sysconfigdataPath}; expected one of yes, disabled, missing, n/a.`,
-          'Check that the file is the target build\'s sysconfigdata, or fix the value.',
-        );
-      }
-      states[key.slice('MODULE_'.length, -'_STATE'.length).toLowerCase()] = value;
-    }
+    states = moduleStates(vars, sysconfigdataPath);
   }
   const modules = moduleFacts({ disabled, disabledSource: makefilePath, states, statesSource: sysconfigdataPath });
   return {

@@ -69,6 +69,8 @@ interface Reader {
    * compiles under 3.11 only.
    */
   crlfEnd: boolean;
+  /** Read a distribution's sysconfigdata (see readSysconfigdataFacts): f-strings are values, code around the dict is passed over. */
+  lenient?: boolean;
 }
 
 const isIdStart = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c >= 128;
@@ -230,7 +232,11 @@ function stringStart(r: Reader): { raw: boolean; prefix: number } | undefined {
   const p = prefix.toLowerCase();
   if (p === 'r' || p === 'u') return { raw: p === 'r', prefix: 1 };
   if (p === 'b' || p === 'br' || p === 'rb') fail(r, 'invalid', 'a bytes literal (values must be str or int)');
-  if (p === 'f' || p === 'fr' || p === 'rf') fail(r, 'invalid', 'an f-string (values must be plain str or int)');
+  if (p === 'f' || p === 'fr' || p === 'rf') {
+    // Lenient: the f-string's text as written, its `{NAME}` fields unexpanded (never evaluated).
+    if (r.lenient) return { raw: p !== 'f', prefix: p.length };
+    fail(r, 'invalid', 'an f-string (values must be plain str or int)');
+  }
   return undefined;
 }
 
@@ -372,6 +378,7 @@ function restOfLineIsBlank(r: Reader): boolean {
 
 function readModule(r: Reader, name: string): Map<string, PyValue> {
   const s = r.s;
+  if (r.lenient) return readAssignmentAmidCode(r, name);
   // Blank and comment lines, then the statement, which must not be indented.
   let lineStart = 0;
   for (;;) {
@@ -417,6 +424,14 @@ function readModule(r: Reader, name: string): Map<string, PyValue> {
   return vars;
 }
 
+/** Lenient: the first unindented `name = {` line, whatever comes before and after it. */
+function readAssignmentAmidCode(r: Reader, name: string): Map<string, PyValue> {
+  const at = new RegExp(`^${name}[ \\t\\f]*=[ \\t\\f]*\\{`, 'm').exec(r.s);
+  if (!at) fail(r, 'invalid', `no line "${name} = {"`, 0, false);
+  r.pos = at.index + at[0].length - 1;
+  return readDict(r);
+}
+
 /**
  * Reads `source`, the bytes of a sysconfigdata module (or any module holding
  * `name = {...}` the same way), as CPython would, without running it: the dict
@@ -432,4 +447,20 @@ export function parsePythonDictLiteral(source: Uint8Array | string, name: string
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new TypeError(`not an ASCII Python name: ${JSON.stringify(name)}`);
   const bytes = typeof source === 'string' ? new TextEncoder().encode(source) : source;
   return readModule(decodeSource(bytes), name);
+}
+
+/**
+ * The facts of a distribution's own sysconfigdata, which is code, not a literal:
+ * Pyodide's since 0.26 starts with `import os` and `PYODIDE_ROOT = os.environ.get(...)`,
+ * writes paths as f-strings over PYODIDE_ROOT and ends with an `if`. Reads the
+ * `name = {...}` dict among that code without running any of it: an f-string's
+ * value is its text as written (`{PYODIDE_ROOT}/...`, fields unexpanded); str and
+ * int values read as parsePythonDictLiteral reads them. For reading facts only:
+ * such a module ships unchanged, as its distribution ships it, never as a
+ * literal pywasm-assets vouches for.
+ */
+export function readDictAmidCode(source: Uint8Array | string, name: string): Map<string, PyValue> {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new TypeError(`not an ASCII Python name: ${JSON.stringify(name)}`);
+  const bytes = typeof source === 'string' ? new TextEncoder().encode(source) : source;
+  return readModule({ ...decodeSource(bytes), lenient: true }, name);
 }

@@ -17,10 +17,11 @@ import { defaultCacheDir } from '../../cache/cache-dir.js';
 import { PackError } from '../../errors.js';
 import { probeInterpreter, type InterpreterInfo } from '../../interpreter/index.js';
 import { isInside } from '../../output/write.js';
-import type { PackCompression, PackFs, PackInvalidation, PackOptions, PackProfile, PackSources, PackTarget, PackWarning } from '../../types.js';
+import type { PackCompression, PackFs, PackInvalidation, PackOptions, PackPrecompression, PackProfile, PackSources, PackTarget, PackWarning } from '../../types.js';
 import type { BuildFacts } from '../build-facts/index.js';
 import { embeddedFacts } from '../build-facts/descriptions.js';
-import { interpreterOf, interpreterStdlib, isFile, readBuildInputs, stdlibOf, type BuildInputs, type InterpreterInput } from './inputs.js';
+import type { PyodideDistribution } from '../../pyodide/distribution.js';
+import { interpreterOf, interpreterStdlib, isFile, readBuildInputs, readPyodideInputs, stdlibOf, type BuildInputs, type InterpreterInput } from './inputs.js';
 import { chooseCompression, choosePackage, chooseTarget } from './target.js';
 import { optionValues, type OptionValues } from './values.js';
 
@@ -50,6 +51,7 @@ export interface ResolvedOptions {
   omit: string[];
   optimize: 0 | 1 | 2;
   invalidation: PackInvalidation;
+  debugRanges: boolean;
   allowSyntaxErrors: boolean;
   compression: PackCompression;
   /** Why `compression` is not the default deflate (the target cannot inflate), for the summary. */
@@ -71,6 +73,9 @@ export interface ResolvedOptions {
   builtinsSource: string;
   /** True when no input flag was given: the local python3 and its own stdlib. */
   embedded: boolean;
+  /** Pyodide mode: the distribution packed (target and profile `pyodide`). */
+  pyodide?: PyodideDistribution;
+  precompress: PackPrecompression[];
   onProgress?: PackOptions['onProgress'];
 }
 
@@ -88,6 +93,7 @@ export interface Inputs {
   /** Where the compile cache and the interpreters' answers live. */
   cacheDir: string;
   embedded: boolean;
+  pyodide?: PyodideDistribution;
 }
 
 export interface ResolveResult {
@@ -100,6 +106,11 @@ export function readInputs(input: PackOptions): Inputs {
   const fs = input.fs ?? nodeFs;
   const cwd = input.cwd ?? process.cwd();
   const values = optionValues(input, cwd);
+  if (values.pyodide) {
+    const pyodide = readPyodideInputs(values.pyodide, fs, values.cacheDir);
+    const python = interpreterOf(input, pyodide.build, pyodide.dist);
+    return { input, fs, cwd, values, build: pyodide.build, python, lib: pyodide.lib, libSource: pyodide.libSource, cacheDir: values.cacheDir, embedded: false, pyodide: pyodide.dist };
+  }
   const build = readBuildInputs(input, fs, cwd);
   const python = interpreterOf(input, build);
   const { lib, libSource } = stdlibOf(input, build, fs, cwd);
@@ -118,7 +129,9 @@ export function completeOptions(inputs: Inputs, python: InterpreterInfo): Resolv
   }
   const { lib, libSource } = inputs.lib ? { lib: inputs.lib, libSource: inputs.libSource } : interpreterStdlib(fs, python.stdlib, python.executable);
 
-  const prefix = values.prefix ?? build.mvar('prefix') ?? '/usr/local';
+  if (inputs.pyodide) checkPyodideVersion(inputs, python, version);
+  // Pyodide mounts its stdlib zip at /lib/python3XY.zip: prefix /.
+  const prefix = inputs.pyodide ? '/' : values.prefix ?? build.mvar('prefix') ?? '/usr/local';
   if (!prefix.startsWith('/')) throw new PackError('ERR_OPTION', `prefix= in ${build.makefile} must be absolute; got ${JSON.stringify(prefix)}.`, 'Pass --prefix /usr/local.');
   /** What this version's lack of kept data made pywasm-assets guess (one warning says it all). */
   const guessed: string[] = [];
@@ -128,9 +141,9 @@ export function completeOptions(inputs: Inputs, python: InterpreterInfo): Resolv
     facts = e.facts;
     if (!e.exact) guessed.push(`the extension modules of a stock Emscripten build, from ${e.from} (no target sysconfigdata is written)`);
   }
-  const target = chooseTarget(input.target, facts, !build.facts);
+  const target = inputs.pyodide ? 'pyodide' : chooseTarget(input.target, facts, !build.facts);
   const { compression, compressionReason } = chooseCompression(values.compression, facts);
-  const pkg = choosePackage(input.package, target);
+  const pkg = inputs.pyodide ? false : choosePackage(input.package, target);
 
   const out = input.out ? path.resolve(cwd, input.out) : build.builddir ?? path.resolve(cwd, 'dist');
   if (isInside(out, lib)) {
@@ -173,6 +186,7 @@ export function completeOptions(inputs: Inputs, python: InterpreterInfo): Resolv
       omit: values.omit,
       optimize: values.optimize,
       invalidation: values.invalidation,
+      debugRanges: values.debugRanges,
       allowSyntaxErrors: values.allowSyntaxErrors,
       compression,
       ...(compressionReason ? { compressionReason } : {}),
@@ -190,9 +204,28 @@ export function completeOptions(inputs: Inputs, python: InterpreterInfo): Resolv
       builtins: builtins.data,
       builtinsSource: builtins.from,
       embedded: inputs.embedded,
+      ...(inputs.pyodide ? { pyodide: inputs.pyodide } : {}),
+      precompress: values.precompress,
       onProgress: input.onProgress,
     },
   };
+}
+
+/**
+ * Pyodide mode: the build interpreter must be of the distribution's CPython version
+ * (`VERSION` in its sysconfigdata), or its pycs would not load there.
+ */
+function checkPyodideVersion(inputs: Inputs, python: InterpreterInfo, version: string): void {
+  const dist = inputs.pyodide!;
+  const stated = String(inputs.build.facts?.sysconfigVars?.get('VERSION') ?? '');
+  const runs = dist.python ?? stated;
+  if (stated && stated !== version) {
+    throw new PackError(
+      'ERR_PYTHON_VERSION',
+      `Pyodide ${dist.release} runs CPython ${runs}, but the build interpreter ${python.executable} is Python ${python.version}; its .pyc files would not load there.`,
+      `Pass --build-python python${stated} (a native CPython ${stated}), or drop --build-python: the distribution then compiles its own stdlib.`,
+    );
+  }
 }
 
 /** Both phases, with the interpreter probed in between (or `python`, when given). */

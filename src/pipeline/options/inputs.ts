@@ -7,7 +7,8 @@
 import path from 'node:path';
 import { PackError } from '../../errors.js';
 import type { PackFs, PackOptions, PackWarning } from '../../types.js';
-import { expandMakeVars, pythonForBuild, readBuildFacts, type BuildFacts } from '../build-facts/index.js';
+import { readDistribution, stdlibDirectory, type PyodideDistribution } from '../../pyodide/distribution.js';
+import { expandMakeVars, pythonForBuild, readBuildFacts, readDistributionFacts, type BuildFacts } from '../build-facts/index.js';
 
 export function isDir(fs: PackFs, p: string): boolean {
   try {
@@ -34,6 +35,30 @@ export interface BuildInputs {
   /** A Makefile variable, expanded; undefined without a Makefile. */
   mvar(name: string): string | undefined;
   warnings: PackWarning[];
+}
+
+/** Pyodide mode's inputs: the distribution, its stdlib extracted to a directory, its build facts. */
+export interface PyodideInputs {
+  dist: PyodideDistribution;
+  lib: string;
+  libSource: string;
+  build: BuildInputs;
+}
+
+/**
+ * The distribution `dir` names: its python_stdlib.zip extracted below `cacheDir`
+ * (once per zip), its sysconfigdata read among the code it holds.
+ */
+export function readPyodideInputs(dir: string, fs: PackFs, cacheDir: string): PyodideInputs {
+  const dist = readDistribution(dir, fs);
+  const lib = stdlibDirectory(dist, cacheDir, fs);
+  const label = `Pyodide ${dist.release}`;
+  const name = fs.readdirSync(lib).map(String).filter((n) => /^_sysconfigdata_.*\.py$/.test(n)).sort()[0];
+  if (!name) {
+    throw new PackError('ERR_PYODIDE', `${dist.stdlibZip} holds no _sysconfigdata_*.py, so ${label}'s build facts are unknown.`, 'Check that the distribution is intact (reinstall it).');
+  }
+  const facts = readDistributionFacts(fs, path.join(lib, name), label);
+  return { dist, lib, libSource: `${dist.stdlibZip} (${label}'s stdlib)`, build: { facts, mvar: () => undefined, warnings: [] } };
 }
 
 /** The interpreter to ask, and how to say where its name came from. */
@@ -99,9 +124,11 @@ export function readBuildInputs(input: PackOptions, fs: PackFs, cwd: string): Bu
 }
 
 /** The build interpreter: the flag, else the Makefile's PYTHON_FOR_BUILD, else python3. */
-export function interpreterOf(input: PackOptions, build: BuildInputs): InterpreterInput {
+export function interpreterOf(input: PackOptions, build: BuildInputs, pyodide?: PyodideDistribution): InterpreterInput {
   const plain = (executable: string): InterpreterInput => ({ executable, from: '--build-python', explain: (error) => error });
   if (input.buildPython) return plain(input.buildPython);
+  // Pyodide mode: that Pyodide compiles its own stdlib unless a native CPython is given.
+  if (pyodide) return { executable: pyodide.dir, from: '--pyodide', explain: (error) => error };
   const fromMake = build.facts?.makefile ? pythonForBuild(build.facts.makefile) : undefined;
   if (!fromMake) return plain('python3');
   const from = `PYTHON_FOR_BUILD in ${build.makefile}`;
