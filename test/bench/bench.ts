@@ -4,7 +4,8 @@
 // Not a test: numbers depend on the machine (and on whatever else runs on it:
 // the load average is recorded next to them).
 //
-//   npm run bench -- [--runs N] [--no-full] [--no-micro] [--no-checkout]
+//   npm run bench -- [--runs N] [--no-full] [--no-micro] [--no-checkout] [--no-pyodide]
+//                    [--pyodide 0.25.1,314.0.8]  (the Pyodide releases to measure; default all)
 //
 // Each pack runs in its own process (test/bench/pack-once.mjs, on dist/) so
 // peak RSS is that run's: `rssNode` is the Node process (process.resourceUsage),
@@ -17,9 +18,12 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { deflateSync } from 'fflate';
 import { CompilerPool, probeInterpreter, type CompileItem } from '../../src/interpreter/index.js';
+import { PYODIDE, type PyodideRelease } from '../support/pyodide.js';
+import { PyodideProcess } from '../support/pyodide-process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -44,6 +48,7 @@ interface PackRun {
   cacheMisses: number;
   zipBytes: number;
   zipSha256: string;
+  zipPath: string | null;
   kept: Array<{ path: string; origin?: string }>;
   warmStart?: string;
   rssNodeMb: number;
@@ -221,6 +226,98 @@ async function checkout(work: string) {
   return result;
 }
 
+// --- pyodide: the drop-in python_stdlib.zip against each release's own ---
+
+/** The 17 modules of issue 12's table: what a typical program imports after boot. */
+const COMMON_MODULES = ['asyncio', 'json', 'email.message', 'decimal', 'typing', 'dataclasses', 'inspect', 'logging', 'argparse', 'unittest', 'xml.dom.minidom', 'statistics', 'fractions', 'pathlib', 'zipfile', 'tarfile', 'csv'];
+
+/** A native CPython of the release's version when one is here (same magic number), else none: that Pyodide compiles. */
+function nativeFor(release: PyodideRelease): string | undefined {
+  const minor = release.python.split('.').slice(0, 2).join('.');
+  const candidates = [`python${minor}`, ...(minor === '3.13' ? [join(root, '.cache/python-3.13.15/bin/python3.13')] : [])];
+  for (const candidate of candidates) {
+    try {
+      const version = execFileSync(candidate, ['-E', '-c', 'import sys;print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      if (version === minor) return candidate;
+    } catch {
+      // not installed
+    }
+  }
+  return undefined;
+}
+
+/** Bytes as a server would send them: raw, Brotli at quality 11 (window 2^24, as --precompress), gzip -9. */
+async function wireBytes(file: string) {
+  const data = readFileSync(file);
+  const br = promisify(zlib.brotliCompress);
+  const gz = promisify(zlib.gzip);
+  const [b, g] = await Promise.all([
+    br(data, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_LGWIN]: 24, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length } }),
+    gz(data, { level: 9 }),
+  ]);
+  return { raw: data.length, br: b.length, gz: g.length };
+}
+
+/** Boots `release` on `zip` in a fresh process, then imports COMMON_MODULES in one runPython. */
+async function bootOnce(release: PyodideRelease, zip: string) {
+  const py = PyodideProcess.start(release, zip);
+  try {
+    const bootMs = await py.loadMs;
+    const started = performance.now();
+    const answer = await py.run(`import ${COMMON_MODULES.join(', ')}\n'ok'`);
+    if (answer.result !== 'ok') throw new Error(`Pyodide ${release.release} could not import the common modules from ${zip}: ${answer.stderr}`);
+    return { bootMs, importMs: performance.now() - started };
+  } finally {
+    py.close();
+  }
+}
+
+/**
+ * Per release: pack it in Pyodide mode (stored: the recipe for servers that send precompressed
+ * files; deflate: the default), then boot that Pyodide RUNS times on its own zip and on ours,
+ * alternating, each boot a fresh Node process; medians. Targets (issue 12): boot ≤ 0.5×,
+ * imports ≤ 0.2×, Brotli bytes ≤ 1.0× of the release's own.
+ */
+async function pyodideBench(work: string, only: string[] | undefined) {
+  const results: Record<string, unknown> = {};
+  for (const release of Object.values(PYODIDE)) {
+    if (only && !only.includes(release.release)) continue;
+    const native = nativeFor(release);
+    console.log(`\n== pyodide ${release.release} (CPython ${release.python}; compiled by ${native ?? 'that Pyodide'}; ${RUNS} boots each, alternating; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+    const cacheDir = mkdtempSync(join(work, 'cache-'));
+    const packed = async (compression: string) => {
+      const out = mkdtempSync(join(work, 'out-'));
+      const started = performance.now();
+      const r = await packOnce({ pyodide: release.dir, ...(native ? { buildPython: native } : {}), compression, out, cacheDir });
+      return { zip: r.zipPath!, packMs: performance.now() - started };
+    };
+    const stored = await packed('stored');
+    const deflated = await packed('deflate');
+    const bytes = {
+      theirs: await wireBytes(release.stdlibZip),
+      oursStored: await wireBytes(stored.zip),
+      oursDeflated: await wireBytes(deflated.zip),
+    };
+    const theirs: Array<{ bootMs: number; importMs: number }> = [];
+    const ours: Array<{ bootMs: number; importMs: number }> = [];
+    for (let i = 0; i < RUNS; i++) {
+      theirs.push(await bootOnce(release, release.stdlibZip));
+      ours.push(await bootOnce(release, stored.zip));
+      process.stdout.write(`  run ${i + 1}: own zip boot ${theirs[i].bootMs.toFixed(0)} ms + imports ${theirs[i].importMs.toFixed(0)} ms; ours ${ours[i].bootMs.toFixed(0)} + ${ours[i].importMs.toFixed(0)} ms\n`);
+    }
+    const med = (xs: Array<{ bootMs: number; importMs: number }>) => ({ bootMs: round(median(xs.map((x) => x.bootMs))), importMs: round(median(xs.map((x) => x.importMs))) });
+    const t = med(theirs);
+    const o = med(ours);
+    const ratio = { boot: round(o.bootMs / t.bootMs, 2), imports: round(o.importMs / t.importMs, 2), brotli: round(bytes.oursStored.br / bytes.theirs.br, 3) };
+    const fmt = (b: { raw: number; br: number; gz: number }) => `${b.raw.toLocaleString('en')} raw, ${b.br.toLocaleString('en')} br-11, ${b.gz.toLocaleString('en')} gz-9`;
+    console.log(`  pack (cold, stored) ${round(stored.packMs)} ms`);
+    console.log(`  bytes: own ${fmt(bytes.theirs)}; ours stored ${fmt(bytes.oursStored)}; ours deflated ${fmt(bytes.oursDeflated)}`);
+    console.log(`  boot ${o.bootMs} vs ${t.bootMs} ms (${ratio.boot}×, target ≤ 0.5); imports ${o.importMs} vs ${t.importMs} ms (${ratio.imports}×, target ≤ 0.2); brotli ${ratio.brotli}× (target ≤ 1.0)`);
+    results[release.release] = { python: release.python, compiledBy: native ?? 'pyodide', packMs: round(stored.packMs), bytes, theirs: t, ours: o, ratio };
+  }
+  return results;
+}
+
 // --- micro: compile throughput by worker count, deflate implementations ---
 
 async function stdlibItems(lib: string, paths: string[]): Promise<CompileItem[]> {
@@ -333,6 +430,10 @@ try {
     report.micro = await micro(lib, paths);
   }
   if (!flag('--no-checkout')) report.checkout = await checkout(work);
+  if (!flag('--no-pyodide')) {
+    const only = argv.includes('--pyodide') ? argv[argv.indexOf('--pyodide') + 1].split(',') : undefined;
+    report.pyodide = await pyodideBench(work, only);
+  }
   if (!flag('--no-full')) {
     report.full = await scenario('full tree incl. tests (--keep "**" --allow-syntax-errors)', lib, { keep: ['**'], allowSyntaxErrors: true }, work);
   }

@@ -37,12 +37,9 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { CHROMIUM, missingChromium, missingEmscripten, root, run, serveDir, type RunResult } from './emscripten.js';
+import { missingChromium, missingEmscripten, reportServer, root, run, runChromium, serveDir, type Report, type RunResult } from './emscripten.js';
 import { isSkipped, zipModules, type ImportFailure, type ImportReport } from './pyodide.js';
 
 export type { ImportFailure, ImportReport };
@@ -419,86 +416,6 @@ function workerJs(scripts: string[], args: string[], env: Record<string, string>
 };
 importScripts(${scripts.map((s) => JSON.stringify(s)).join(', ')});
 `;
-}
-
-interface Report {
-  status: string;
-  lines: string[];
-}
-
-/** A server on 127.0.0.1 that takes one POSTed report. */
-async function reportServer(): Promise<{ url: string; report: Promise<Report>; close(): Promise<void> }> {
-  let deliver!: (report: Report) => void;
-  const report = new Promise<Report>((resolve) => (deliver = resolve));
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8').on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      res.writeHead(204, { 'access-control-allow-origin': '*' }).end();
-      try {
-        deliver(JSON.parse(body) as Report);
-      } catch {
-        deliver({ status: `error: unreadable report (${body.length} bytes)`, lines: [] });
-      }
-    });
-  });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/report`,
-    report,
-    close: () => new Promise((done) => server.close(() => done())),
-  };
-}
-
-/**
- * Headless Chromium on `url` until `until` settles or `timeoutMs` passes; then its process group
- * is killed. The flags are dumpDom's (./emscripten.ts) without --dump-dom and its budget.
- */
-async function runChromium(url: string, until: Promise<unknown>, timeoutMs: number): Promise<RunResult> {
-  const profile = mkdtempSync(join(tmpdir(), 'pywasm-chromium-'));
-  const started = performance.now();
-  const child = spawn(
-    CHROMIUM,
-    [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-      `--user-data-dir=${profile}`,
-      url,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal })),
-  );
-  let timer: NodeJS.Timeout | undefined;
-  const outcome = await Promise.race([
-    until.then(() => 'done' as const),
-    closed.then(() => 'exited' as const),
-    new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs))),
-  ]);
-  clearTimeout(timer);
-  if (outcome !== 'exited') {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      child.kill('SIGKILL');
-    }
-  }
-  const { code, signal } = await closed;
-  rmSync(profile, { recursive: true, force: true });
-  return { code, signal, stdout, stderr, timedOut: outcome === 'timeout', ms: performance.now() - started };
 }
 
 export interface PageRun extends RunResult {
