@@ -19,7 +19,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { pack } from '../src/index.js';
 import { havePython, skip } from './helpers.js';
-import { missingChromium, reportServer, runChromium, type Report } from './support/emscripten.js';
+import { missingChromium, reportingScript, reportServer, runChromium, type Report } from './support/emscripten.js';
 import { PYODIDE } from './support/pyodide.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pywasm-assets-pyodide-chromium-'));
@@ -106,14 +106,7 @@ function pageHtml(reportUrl: string): string {
 <link rel="icon" href="data:,"></head>
 <body><pre id="out"></pre>
 <script>
-  var lines = [];
-  var done = false;
-  function finish(status) {
-    if (done) return;
-    done = true;
-    document.getElementById('out').textContent = lines.join('\\n');
-    fetch(${JSON.stringify(reportUrl)}, { method: 'POST', mode: 'no-cors', body: JSON.stringify({ status: status, lines: lines }) });
-  }
+  ${reportingScript(reportUrl)}
   var consoleError = console.error;
   console.error = function () {
     lines.push('CONSOLE-ERROR ' + Array.prototype.map.call(arguments, String).join(' '));

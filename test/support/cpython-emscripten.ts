@@ -39,7 +39,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { missingChromium, missingEmscripten, reportServer, root, run, runChromium, serveDir, type Report, type RunResult } from './emscripten.js';
+import { missingChromium, missingEmscripten, reportingScript, reportServer, root, run, runChromium, serveDir, type Report, type RunResult } from './emscripten.js';
 import { isSkipped, zipModules, type ImportFailure, type ImportReport } from './pyodide.js';
 
 export type { ImportFailure, ImportReport };
@@ -381,16 +381,7 @@ function pageHtml(reportUrl: string): string {
 <html><head><meta charset="utf-8"><title>CPython Emscripten browser build</title></head>
 <body><pre id="out"></pre>
 <script>
-  var lines = [];
-  var done = false;
-  function finish(status) {
-    if (done) return;
-    done = true;
-    document.getElementById('out').textContent = lines.join('\\n');
-    fetch(${JSON.stringify(reportUrl)}, {
-      method: 'POST', mode: 'no-cors', body: JSON.stringify({ status: status, lines: lines }),
-    });
-  }
+  ${reportingScript(reportUrl)}
   window.addEventListener('error', function (event) { finish('error: ' + event.message); });
   var worker = new Worker('worker.js');
   worker.onmessage = function (event) {

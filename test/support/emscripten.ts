@@ -248,10 +248,25 @@ export async function serveDir(dir: string): Promise<Served> {
 }
 
 /**
+ * Headless Chromium's flags, from the machine notes: no background networking (this
+ * machine's network is closed), a fresh profile each run, no sandbox as root.
+ */
+const chromiumFlags = (profile: string) => [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+  `--user-data-dir=${profile}`,
+];
+
+/**
  * Loads `url` in headless Chromium and returns the DOM once the page is done
  * (`--virtual-time-budget` lets the page run until it is idle, network included).
- * Flags from the machine notes: no background networking (this machine's
- * network is closed), a fresh profile each run, no sandbox as root.
  */
 export async function dumpDom(url: string, timeoutMs = 30_000): Promise<RunResult & { dom: string }> {
   const profile = mkdtempSync(join(tmpdir(), 'pywasm-chromium-'));
@@ -259,16 +274,7 @@ export async function dumpDom(url: string, timeoutMs = 30_000): Promise<RunResul
     const result = await run(
       CHROMIUM,
       [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-dev-shm-usage',
-        `--user-data-dir=${profile}`,
+        ...chromiumFlags(profile),
         '--virtual-time-budget=15000',
         '--dump-dom',
         url,
@@ -338,7 +344,22 @@ export interface Report {
   lines: string[];
 }
 
-/** A server on 127.0.0.1 that takes one POSTed report. */
+/**
+ * The page side of a report: `lines` to push output to, and `finish(status)`, which shows the
+ * lines in `#out` and POSTs `{ status, lines }` to `reportUrl` once.
+ */
+export function reportingScript(reportUrl: string): string {
+  return `var lines = [];
+  var done = false;
+  function finish(status) {
+    if (done) return;
+    done = true;
+    document.getElementById('out').textContent = lines.join('\\n');
+    fetch(${JSON.stringify(reportUrl)}, { method: 'POST', mode: 'no-cors', body: JSON.stringify({ status: status, lines: lines }) });
+  }`;
+}
+
+/** A server on 127.0.0.1 that takes one POSTed report (see reportingScript). */
 export async function reportServer(): Promise<{ url: string; report: Promise<Report>; close(): Promise<void> }> {
   let deliver!: (report: Report) => void;
   const report = new Promise<Report>((resolve) => (deliver = resolve));
@@ -365,7 +386,7 @@ export async function reportServer(): Promise<{ url: string; report: Promise<Rep
 
 /**
  * Headless Chromium on `url` until `until` settles or `timeoutMs` passes; then its process group
- * is killed. The flags are dumpDom's without --dump-dom and its budget.
+ * is killed. The page reports with `reportingScript`.
  */
 export async function runChromium(url: string, until: Promise<unknown>, timeoutMs: number): Promise<RunResult> {
   const profile = mkdtempSync(join(tmpdir(), 'pywasm-chromium-'));
@@ -373,16 +394,7 @@ export async function runChromium(url: string, until: Promise<unknown>, timeoutM
   const child = spawn(
     CHROMIUM,
     [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-      `--user-data-dir=${profile}`,
+      ...chromiumFlags(profile),
       url,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
