@@ -108,18 +108,21 @@ export function deriveBuiltins(srcdir: string, fs: PackFs = nodeFs): BuiltinsDat
   const builtin = [...bootstrap, ...inittab, ...frozenArray(frozenC, 'bootstrap_modules')];
   const posix = new Set([...builtin, ...stdlibExtensions, ...setupPy]);
   const pcConfig = [...read('PC/config.c').matchAll(/^\s*\{"([^"]+)",/gm)].map((m) => m[1]);
+  const inLib = (n: string) => exists(join('Lib', `${n}.py`)) || exists(join('Lib', n));
+  const windowsOnlyName = (n: string) => !posix.has(n) && !inLib(n) && !n.startsWith('_test');
+  // A project is read only if its name could be Windows-only: ~10 of PCbuild's ~100 files.
   const pyd = fs
     .readdirSync(join(srcdir, 'PCbuild'))
     .map(String)
-    .filter((f) => f.endsWith('.vcxproj') && /<TargetExt>(?:\.pyd|\$\(PyStdlibPydExt\))<\/TargetExt>/.test(read(`PCbuild/${f}`)))
-    .map((f) => f.slice(0, -'.vcxproj'.length));
+    .filter((f) => f.endsWith('.vcxproj'))
+    .map((f) => f.slice(0, -'.vcxproj'.length))
+    .filter((n) => windowsOnlyName(n) && /<TargetExt>(?:\.pyd|\$\(PyStdlibPydExt\))<\/TargetExt>/.test(read(`PCbuild/${n}.vcxproj`)));
   const stdlibNames = [...read('Python/stdlib_module_names.h').matchAll(/^"([A-Za-z0-9_]+)",$/gm)].map((m) => m[1]);
-  const inLib = (n: string) => exists(join('Lib', `${n}.py`)) || exists(join('Lib', n));
-  const windowsOnly = [...pcConfig, ...pyd].filter((n) => !posix.has(n) && !inLib(n) && !n.startsWith('_test'));
+  const windowsOnly = [...pcConfig.filter(windowsOnlyName), ...pyd];
   return {
     version: `${major?.[1]}.${version?.[1]}`,
     source:
-      'Derived from the CPython source tree by src/builtins.ts: builtin = the unconditional ' +
+      'Derived from the CPython source tree by src/analysis/builtins.ts: builtin = the unconditional ' +
       'lines of Modules/Setup.bootstrap.in + the _PyImport_Inittab entries of Modules/config.c.in + ' +
       'bootstrap_modules[] of Python/frozen.c; frozen = stdlib_modules[] of Python/frozen.c; ' +
       'stdlibExtensions = PY_STDLIB_MOD names of configure.ac (they have MODULE_<NAME>_STATE); ' +
