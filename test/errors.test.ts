@@ -393,15 +393,16 @@ notLiteral.run();
 // ---
 const unreadable = pySuite('ERR_FILE_UNREADABLE: unreadable source file');
 
-/** node:fs, except that readFileSync of `denied` fails with EACCES (chmod does not stop root). */
+/** node:fs, except that reading `denied` (readFileSync, or openSync) fails with EACCES (chmod does not stop root). */
 function denyingFs(denied: string): PackFs {
-  const readFileSync = ((file: any, ...rest: any[]) => {
-    if (path.resolve(String(file)) === denied) {
-      throw Object.assign(new Error(`EACCES: permission denied, open '${denied}'`), { code: 'EACCES', errno: -13, syscall: 'open', path: denied });
-    }
-    return (nodeFs.readFileSync as any)(file, ...rest);
-  }) as typeof nodeFs.readFileSync;
-  return { ...nodeFs, readFileSync } as PackFs;
+  const deny = <F extends (...args: any[]) => any>(fn: F) =>
+    ((file: any, ...rest: any[]) => {
+      if (path.resolve(String(file)) === denied) {
+        throw Object.assign(new Error(`EACCES: permission denied, open '${denied}'`), { code: 'EACCES', errno: -13, syscall: 'open', path: denied });
+      }
+      return fn(file, ...rest);
+    }) as F;
+  return { ...nodeFs, readFileSync: deny(nodeFs.readFileSync), openSync: deny(nodeFs.openSync) } as PackFs;
 }
 
 unreadable('names the file and the errno, and says what to do', inTmp(async (dir) => {
