@@ -22,7 +22,7 @@ import type { BuildFacts } from '../build-facts/index.js';
 import { embeddedFacts } from '../build-facts/descriptions.js';
 import { interpreterOf, interpreterStdlib, isFile, readBuildInputs, stdlibOf, type BuildInputs, type InterpreterInput } from './inputs.js';
 import { chooseCompression, choosePackage, chooseTarget } from './target.js';
-import { optionValues, type OptionValues } from './values.js';
+import { checkPrefix, optionValues, type OptionValues } from './values.js';
 
 export { defaultCacheDir };
 export { embeddedFacts, renderSysconfigdata } from '../build-facts/descriptions.js';
@@ -118,8 +118,8 @@ export function completeOptions(inputs: Inputs, python: InterpreterInfo): Resolv
   }
   const { lib, libSource } = inputs.lib ? { lib: inputs.lib, libSource: inputs.libSource } : interpreterStdlib(fs, python.stdlib, python.executable);
 
-  const prefix = values.prefix ?? build.mvar('prefix') ?? '/usr/local';
-  if (!prefix.startsWith('/')) throw new PackError('ERR_OPTION', `prefix= in ${build.makefile} must be absolute; got ${JSON.stringify(prefix)}.`, 'Pass --prefix /usr/local.');
+  const makePrefix = build.mvar('prefix');
+  const prefix = values.prefix ?? (makePrefix === undefined ? '/usr/local' : checkPrefix(makePrefix, `prefix= in ${build.makefile}`, 'Pass --prefix /usr/local (the prefix in the WebAssembly file system), or fix prefix= in the Makefile.'));
   /** What this version's lack of kept data made pywasm-assets guess (one warning says it all). */
   const guessed: string[] = [];
   let facts = build.facts;
@@ -163,7 +163,7 @@ export function completeOptions(inputs: Inputs, python: InterpreterInfo): Resolv
       python,
       version,
       versionNodot: version.replace('.', ''),
-      prefix: prefix.replace(/\/+$/, '') || '/',
+      prefix,
       target,
       out,
       add: values.add,
