@@ -4,7 +4,7 @@
  */
 import yargs from 'yargs';
 import { explain, moduleName, pack } from './pack.js';
-import { PackError } from './errors.js';
+import { clip, PackError } from './errors.js';
 import { formatError, formatExplain, formatExplainOne, formatSummary, formatWarning } from './report.js';
 import type { PackOptions, PackProgress } from './types.js';
 
@@ -160,7 +160,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
         if (Array.isArray(value) && !REPEATABLE.has(flag) && flag !== '_') throw new UsageError(`--${flag} was given more than once`);
       }
       for (const flag of ['jobs', 'level', 'optimize']) {
-        if (args[flag] !== undefined && !Number.isInteger(args[flag])) throw new UsageError(`--${flag} takes an integer, got ${String(args[flag])}`);
+        if (args[flag] !== undefined && !Number.isInteger(args[flag])) throw new UsageError(`--${flag} takes an integer, got ${clip(String(args[flag]))}`);
       }
       return true;
     })
@@ -180,7 +180,8 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     });
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.stderr.write(`error: ${error.message}\nRun pywasm-assets --help for usage.\n`);
+    // yargs echoes the arguments it refuses (`Unknown argument: <it>`): a long one is cut.
+    io.stderr.write(`error: ${error.message.replace(/\S{201,}/g, (word) => clip(word))}\nRun pywasm-assets --help for usage.\n`);
     return 2;
   }
   return code;

@@ -39,3 +39,25 @@ export class PackError extends Error {
   /** Per-item lines (e.g. one `file:line: message` per syntax error). */
   readonly details?: string[];
 }
+
+/** How much of a value a message echoes (a value can be a megabyte of a rule file or argument). */
+export const CLIP_CHARACTERS = 200;
+
+/**
+ * `text`, cut to `max` characters with a note of how many more there were: every
+ * message that echoes user input passes the input through this.
+ *
+ * @example
+ * clip(JSON.stringify('x'.repeat(1000))) // '"xxx…xx… (802 more characters)'
+ */
+export function clip(text: string, max = CLIP_CHARACTERS): string {
+  if (text.length <= max) return text;
+  // Not between the two halves of a surrogate pair.
+  const cut = /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max;
+  return `${text.slice(0, cut)}… (${text.length - cut} more characters)`;
+}
+
+/** A user-given value as JSON (strings quoted), clipped. */
+export function shown(value: unknown, max = CLIP_CHARACTERS): string {
+  return clip(JSON.stringify(value) ?? String(value), max);
+}

@@ -1,10 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import nodeFs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compareCodePoints, compareTreeOrder, discover } from '../src/pipeline/discover.js';
 import type { PackFs } from '../src/types.js';
-import { havePython, makeFs, makeTmp, rejectsPackError, rmTmp, runPython, skip, writeTree } from './helpers.js';
+import { havePython, makeFs, makeTmp, REPO, rejectsPackError, rmTmp, runPython, skip, writeTree } from './helpers.js';
 
 const LIB = '/py/Lib';
 
@@ -249,3 +250,113 @@ real('matches writepy on python3 stdlib packages json/ and email/', async () => 
 });
 
 real.run();
+
+// ---
+// What the walk follows (issue 13): real FIFOs, devices and symbolic links on the real disk.
+// A walk that follows a loop never ends (or is exponential), and reading a FIFO blocks, so each
+// walk runs in a child process under a timeout: a regression fails the test instead of hanging it.
+const follows = suite('discover: what the walk follows');
+
+const WALK_TIMEOUT_MS = 30_000;
+
+/** discover(root) in a child process, killed after WALK_TIMEOUT_MS; its result as plain data. */
+function walkIsolated(root: string, prune: string[] = []): { files: string[]; dirs: string[]; pruned: string[]; skipped: { path: string; code: string; message: string }[] } {
+  const script = `
+    const { discover } = await import(${JSON.stringify(path.join(REPO, 'src/pipeline/discover.ts'))});
+    const r = await discover(${JSON.stringify(root)}, undefined, { prune: ${JSON.stringify(prune)} });
+    process.stdout.write(JSON.stringify({ files: r.files, dirs: r.dirs, pruned: r.pruned, skipped: r.skipped }));`;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO, encoding: 'utf8', timeout: WALK_TIMEOUT_MS, maxBuffer: 64 << 20 });
+  assert.ok(!run.error, `the walk did not finish within ${WALK_TIMEOUT_MS / 1000} s (${run.error?.message}); it follows a loop or reads a FIFO`);
+  assert.is(run.status, 0, `the walk failed: ${run.stderr.slice(0, 2000)}`);
+  return JSON.parse(run.stdout);
+}
+
+/** A real temporary tree; `fn` gets its root (Lib) and the directory above it. */
+function inTree(files: Record<string, string>, fn: (lib: string, top: string) => void): () => void {
+  return () => {
+    const top = nodeFs.realpathSync(makeTmp());
+    try {
+      const lib = path.join(top, 'Lib');
+      writeTree(lib, files);
+      fn(lib, top);
+    } finally {
+      rmTmp(top);
+    }
+  };
+}
+
+const codes = (r: ReturnType<typeof walkIsolated>) => r.skipped.map((s) => [s.path, s.code]);
+
+follows('a FIFO is not listed (reading it would block): SPECIAL_FILE_SKIPPED names it', inTree({ 'os.py': '', 'pkg/__init__.py': '' }, (lib) => {
+  const made = spawnSync('mkfifo', [path.join(lib, 'pkg', 'fifo.py')]);
+  if (made.error || made.status !== 0) return skip('no mkfifo here');
+  const r = walkIsolated(lib);
+  assert.equal(r.files, ['os.py', 'pkg/__init__.py']);
+  assert.equal(codes(r), [['pkg/fifo.py', 'SPECIAL_FILE_SKIPPED']]);
+  assert.is(r.skipped[0].message, 'pkg/fifo.py is a FIFO (named pipe), not a regular file (reading it would block or never end); not packed.');
+}));
+
+follows('a .py that links to /dev/zero (a read that never ends) is not listed', inTree({ 'os.py': '' }, (lib) => {
+  nodeFs.symlinkSync('/dev/zero', path.join(lib, 'zero.py'));
+  const r = walkIsolated(lib);
+  assert.equal(r.files, ['os.py']);
+  assert.equal(codes(r), [['zero.py', 'SPECIAL_FILE_SKIPPED']]);
+  assert.is(r.skipped[0].message, 'zero.py -> /dev/zero is a character device, not a regular file (reading it would block or never end); not packed.');
+}));
+
+follows('two links to . inside a package: neither is followed (the walk would be exponential)', inTree({ 'os.py': '', 'pkg/__init__.py': '', 'pkg/m.py': '' }, (lib) => {
+  nodeFs.symlinkSync('.', path.join(lib, 'pkg', 'a'));
+  nodeFs.symlinkSync('.', path.join(lib, 'pkg', 'b'));
+  const r = walkIsolated(lib);
+  assert.equal(r.files, ['os.py', 'pkg/__init__.py', 'pkg/m.py']);
+  assert.equal(r.dirs, ['', 'pkg']);
+  assert.equal(codes(r), [['pkg/a', 'SYMLINK_SKIPPED'], ['pkg/b', 'SYMLINK_SKIPPED']]);
+  assert.is(r.skipped[0].message, 'pkg/a -> . leads back to pkg/, which contains the link: a loop; not followed.');
+}));
+
+follows('a package link to its parent is a loop: one copy of the package, not 41 nested ones', inTree({ 'os.py': '', 'pkg/__init__.py': '', 'pkg/sub/__init__.py': '' }, (lib) => {
+  nodeFs.symlinkSync('..', path.join(lib, 'pkg', 'sub', 'up'));
+  nodeFs.symlinkSync('.', path.join(lib, 'self'));
+  const r = walkIsolated(lib);
+  assert.equal(r.files, ['os.py', 'pkg/__init__.py', 'pkg/sub/__init__.py']);
+  assert.equal(codes(r), [['pkg/sub/up', 'SYMLINK_SKIPPED'], ['self', 'SYMLINK_SKIPPED']]);
+  assert.is(r.skipped[0].message, 'pkg/sub/up -> .. leads back to pkg/, which contains the link: a loop; not followed.');
+  assert.is(r.skipped[1].message, 'self -> . leads back to the stdlib root: a loop; not followed.');
+}));
+
+follows('a link to another directory of the stdlib is not followed: it is packed under its own name', inTree({ 'os.py': '', 'json/__init__.py': '', 'pkg/__init__.py': '' }, (lib) => {
+  nodeFs.symlinkSync('../json', path.join(lib, 'pkg', 'json'));
+  const r = walkIsolated(lib);
+  assert.equal(r.files, ['json/__init__.py', 'os.py', 'pkg/__init__.py']);
+  assert.equal(codes(r), [['pkg/json', 'SYMLINK_SKIPPED']]);
+  assert.is(r.skipped[0].message, 'pkg/json -> ../json leads to json/, a directory of this stdlib, which is packed under its own name; not followed.');
+}));
+
+follows('a link to a directory that contains the stdlib is a loop', inTree({ 'os.py': '' }, (lib, top) => {
+  nodeFs.symlinkSync(top, path.join(lib, 'up'));
+  const r = walkIsolated(lib);
+  assert.equal(r.files, ['os.py']);
+  assert.equal(codes(r), [['up', 'SYMLINK_SKIPPED']]);
+  assert.is(r.skipped[0].message, `up -> ${top} leads to ${top}, which contains the stdlib: a loop; not followed.`);
+}));
+
+follows('a directory outside the stdlib is walked once, through the first link in code-point order', inTree({ 'os.py': '' }, (lib, top) => {
+  writeTree(path.join(top, 'shared'), { '__init__.py': '', 'x.py': '' });
+  nodeFs.symlinkSync(path.join(top, 'shared'), path.join(lib, 'b'));
+  nodeFs.symlinkSync(path.join(top, 'shared'), path.join(lib, 'a'));
+  nodeFs.symlinkSync(path.join(top, 'shared', '..'), path.join(top, 'shared', 'loop')); // inside it, a loop of its own
+  nodeFs.symlinkSync(path.join(top, 'shared', 'x.py'), path.join(lib, 'y.py')); // a link to a file is followed
+  const r = walkIsolated(lib);
+  assert.equal(r.files, ['a/__init__.py', 'a/x.py', 'os.py', 'y.py']);
+  assert.equal(codes(r), [['a/loop', 'SYMLINK_SKIPPED'], ['b', 'SYMLINK_SKIPPED']]);
+  assert.is(r.skipped[1].message, `b -> ${path.join(top, 'shared')} leads to ${path.join(top, 'shared')}, already walked as a/; each directory is packed once; not followed.`);
+}));
+
+follows('a pruned directory is not walked even when it is a loop, and is not reported', inTree({ 'os.py': '' }, (lib) => {
+  nodeFs.symlinkSync('.', path.join(lib, 'site-packages'));
+  const r = walkIsolated(lib, ['site-packages/']);
+  assert.equal(r.pruned, ['site-packages/']);
+  assert.equal(r.skipped, []);
+}));
+
+follows.run();

@@ -16,6 +16,7 @@ import { suite, type Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { main } from '../src/cli.js';
 import { PackError } from '../src/errors.js';
+import { checkInsideOut } from '../src/pipeline/assemble.js';
 import { pack } from '../src/index.js';
 import type { PackFs, PackOptions } from '../src/types.js';
 import { REPO as REPO_ROOT } from './helpers.js';
@@ -393,15 +394,16 @@ notLiteral.run();
 // ---
 const unreadable = pySuite('ERR_FILE_UNREADABLE: unreadable source file');
 
-/** node:fs, except that readFileSync of `denied` fails with EACCES (chmod does not stop root). */
+/** node:fs, except that reading `denied` (readFileSync, or openSync) fails with EACCES (chmod does not stop root). */
 function denyingFs(denied: string): PackFs {
-  const readFileSync = ((file: any, ...rest: any[]) => {
-    if (path.resolve(String(file)) === denied) {
-      throw Object.assign(new Error(`EACCES: permission denied, open '${denied}'`), { code: 'EACCES', errno: -13, syscall: 'open', path: denied });
-    }
-    return (nodeFs.readFileSync as any)(file, ...rest);
-  }) as typeof nodeFs.readFileSync;
-  return { ...nodeFs, readFileSync } as PackFs;
+  const deny = <F extends (...args: any[]) => any>(fn: F) =>
+    ((file: any, ...rest: any[]) => {
+      if (path.resolve(String(file)) === denied) {
+        throw Object.assign(new Error(`EACCES: permission denied, open '${denied}'`), { code: 'EACCES', errno: -13, syscall: 'open', path: denied });
+      }
+      return fn(file, ...rest);
+    }) as F;
+  return { ...nodeFs, readFileSync: deny(nodeFs.readFileSync), openSync: deny(nodeFs.openSync) } as PackFs;
 }
 
 unreadable('names the file and the errno, and says what to do', inTmp(async (dir) => {
@@ -568,6 +570,197 @@ badOption('the CLI exits 1 for --level 12 and --jobs 0', inTmp(async (dir) => {
 }));
 
 badOption.run();
+
+// ---
+const prefixOpt = pySuite('ERR_OPTION: a prefix that would put the outputs outside --out');
+
+/** Every file below `dir`, but those below `except` (POSIX, relative): what a run must leave as it was. */
+function filesOutside(dir: string, except: string[]): string[] {
+  return filesUnder(dir).filter((f) => !except.some((e) => f === e || f.startsWith(`${e}/`)));
+}
+
+prefixOpt('a --prefix with ".." is refused before anything is written, whatever the target (it would put the outputs outside --out)', inTmp(async (dir) => {
+  // --out three levels down: /../../../escaped would have landed at <dir>/d1/escaped.
+  const base = options(dir, { out: path.join(dir, 'd1', 'd2', 'd3', 'out') });
+  writeTree(base.lib!, SMALL_LIB);
+  const before = filesUnder(dir);
+  for (const extra of [{ package: false as const }, { target: 'wasi' as const }, { target: 'emscripten-node' as const }]) {
+    for (const prefix of ['/../../../escaped', '/usr/../../../../escaped', '/usr/local/..']) {
+      const err = await packError({ ...base, ...extra, prefix });
+      assert.is(err.code, 'ERR_OPTION');
+      assert.is(err.message, `--prefix ${JSON.stringify(prefix)} has a ".." segment: the outputs are written to <out>${prefix}/lib/..., and ".." would put them outside the output directory.`);
+      assert.is(err.hint, 'Pass an absolute --prefix without ".." segments, like /usr/local.');
+    }
+  }
+  assert.equal(filesUnder(dir), before, 'nothing was written anywhere');
+  assert.not.ok(nodeFs.existsSync(path.join(dir, 'd1')), 'no directory was made');
+  // A ".." inside a name is no segment; a doubled or trailing slash is normalized.
+  const ok = await pack({ ...base, prefix: '/opt/..py//x/' });
+  assert.equal(ok.outputs.map((o) => path.relative(base.out!, o.path)).sort(), ['opt/..py/x/lib/python3.11/lib-dynload/.empty', 'opt/..py/x/lib/python3.11/os.py', `opt/..py/x/lib/python${ok.version.replace('.', '')}.zip`].sort());
+}));
+
+prefixOpt('the CLI exits 1 for --prefix /../escaped, and --target wasi writes nothing outside --out', inTmp(async (dir) => {
+  const base = options(dir, { out: path.join(dir, 'a', 'out') });
+  writeTree(base.lib!, SMALL_LIB);
+  const r = await cli(packArgv(base, '--prefix', '/../escaped', '--target', 'wasi'));
+  assert.is(r.code, 1);
+  assert.is(r.stderr, 'error ERR_OPTION: --prefix "/../escaped" has a ".." segment: the outputs are written to <out>/../escaped/lib/..., and ".." would put them outside the output directory.\n  hint: Pass an absolute --prefix without ".." segments, like /usr/local.\n');
+  assert.equal(filesOutside(dir, ['Lib']), []);
+}));
+
+prefixOpt('checkInsideOut: the last check before writing refuses any planned output outside --out', () => {
+  const out = '/work/out';
+  const file = (p: string) => ({ path: p, data: new Uint8Array(), kind: 'zip' as const });
+  checkInsideOut({ out, prefix: '/usr/local' }, [file('/work/out/usr/local/lib/python311.zip')]);
+  for (const bad of ['/work/escaped/lib/python311.zip', '/work/out', '/work/out2/x']) {
+    try {
+      checkInsideOut({ out, prefix: '/x' }, [file('/work/out/ok'), file(bad)]);
+      assert.unreachable(`${bad} was let through`);
+    } catch (error) {
+      assert.instance(error, PackError);
+      assert.is((error as PackError).code, 'ERR_WRITE');
+      assert.is((error as PackError).message, `Refusing to write ${bad}: outside the output directory /work/out (prefix "/x").`);
+    }
+  }
+});
+
+prefixOpt('a Makefile prefix= with ".." is refused the same way, naming the Makefile; --prefix overrides it', inTmp(async (dir) => {
+  const { builddir } = buildRoot(dir, "build_time_vars = {'MACHDEP': 'emscripten'}\n", 'VERSION=3.11\nprefix=\t/usr/../../escaped\n');
+  const base = options(dir, { builddir, out: path.join(dir, 'a', 'out'), target: 'emscripten-node' });
+  writeTree(base.lib!, SMALL_LIB);
+  const before = filesUnder(dir);
+  const err = await packError(base);
+  assert.is(err.code, 'ERR_OPTION');
+  assert.is(err.message, `prefix= in ${path.join(builddir, 'Makefile')} "/usr/../../escaped" has a ".." segment: the outputs are written to <out>/usr/../../escaped/lib/..., and ".." would put them outside the output directory.`);
+  assert.is(err.hint, 'Pass --prefix /usr/local (the prefix in the WebAssembly file system), or fix prefix= in the Makefile.');
+  assert.equal(filesUnder(dir), before, 'nothing was written anywhere');
+  const ok = await pack({ ...base, prefix: '/usr/local' });
+  assert.ok(ok.outputs.every((o) => o.path.startsWith(path.join(base.out!, 'usr', 'local') + path.sep)), ok.outputs.map((o) => o.path).join(' '));
+}));
+
+prefixOpt.run();
+
+// ---
+const emptyOrLong = suite('ERR_OPTION: empty and very long option values');
+
+emptyOrLong('an empty --out (or any empty path option) is refused, not taken as ./dist or the current directory', inTmp(async (dir) => {
+  const base = options(dir, { cwd: dir });
+  writeTree(base.lib!, SMALL_LIB);
+  const before = filesUnder(dir);
+  const err = await packError({ ...base, out: '' });
+  assert.is(err.code, 'ERR_OPTION');
+  assert.is(err.message, "--out is an empty string; it names no path (an empty path would silently mean the default, or the current directory).");
+  assert.is(err.hint, 'Pass a path to --out, or leave the flag out for its default.');
+  for (const [key, flag] of [['lib', '--lib'], ['cacheDir', '--cache-dir'], ['prefix', '--prefix'], ['buildPython', '--build-python']] as const) {
+    const e = await packError({ ...base, [key]: '' });
+    assert.is(e.message.split(';')[0], `${flag} is an empty string`);
+  }
+  assert.is((await packError({ ...base, add: [path.join(dir, 'x.py'), ''] })).message.split(';')[0], '--add is an empty string');
+  const r = await cli(packArgv(base, '--out', ''));
+  assert.is(r.code, 1);
+  assert.ok(r.stderr.startsWith('error ERR_OPTION: --out is an empty string;'), r.stderr);
+  assert.equal(filesUnder(dir), before, 'nothing was written (no ./dist)');
+}));
+
+emptyOrLong('a very long value is cut in the message, which says how much more there was', inTmp(async (dir) => {
+  const base = options(dir);
+  writeTree(base.lib!, SMALL_LIB);
+  const huge = 'x'.repeat(1 << 20);
+  const prefix = await packError({ ...base, prefix: huge });
+  assert.is(prefix.code, 'ERR_OPTION');
+  assert.ok(prefix.message.length < 500, `${prefix.message.length} characters`);
+  assert.ok(prefix.message.endsWith(`got "${'x'.repeat(199)}… (${(1 << 20) + 2 - 200} more characters).`), prefix.message.slice(-120));
+  const dotted = await packError({ ...base, prefix: `/../${huge}` });
+  assert.ok(dotted.message.length < 500, `${dotted.message.length} characters`);
+  const profile = await packError({ ...base, profile: huge as never });
+  assert.ok(profile.message.length < 500, `${profile.message.length} characters`);
+  const glob = await packError({ ...base, keep: [huge] });
+  assert.is(glob.message.slice(0, 10), '--keep "xx');
+  assert.ok(glob.message.length < 600, `${glob.message.length} characters`);
+  // The CLI: a usage error and an unknown argument echo at most a few hundred characters too.
+  const level = await cli(packArgv(base, '--level', huge));
+  assert.is(level.code, 2);
+  assert.is(level.stderr, 'error: --level takes an integer, got NaN\nRun pywasm-assets --help for usage.\n');
+  const unknown = await cli(packArgv(base, `--${huge}`, '1'));
+  assert.is(unknown.code, 2);
+  assert.is(unknown.stderr, `error: Unknown argument: ${'x'.repeat(200)}… (${(1 << 20) - 200} more characters)\nRun pywasm-assets --help for usage.\n`);
+  // A rule file with a megabyte-long glob and id.
+  const rules = path.join(dir, 'huge.json');
+  nodeFs.writeFileSync(rules, JSON.stringify({ rules: [{ id: 'Bad id ' + huge, reason: 'r', omit: [huge] }] }));
+  const rule = await packError({ ...base, rules: [rules] });
+  assert.is(rule.code, 'ERR_RULE_INVALID');
+  assert.ok(rule.message.length < 2000, `${rule.message.length} characters`);
+  assert.ok(rule.message.includes(`a glob may have at most 4096: "${'x'.repeat(199)}… (`), rule.message);
+  assertNoOutput(base.out!);
+}));
+
+emptyOrLong.run();
+
+// ---
+const epoch = suite('ERR_OPTION: SOURCE_DATE_EPOCH');
+
+/** Runs `fn` with SOURCE_DATE_EPOCH set to `value` (undefined: unset), restoring it after. */
+async function withEpoch<T>(value: string | undefined, fn: () => Promise<T>): Promise<T> {
+  const saved = process.env.SOURCE_DATE_EPOCH;
+  if (value === undefined) delete process.env.SOURCE_DATE_EPOCH;
+  else process.env.SOURCE_DATE_EPOCH = value;
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) delete process.env.SOURCE_DATE_EPOCH;
+    else process.env.SOURCE_DATE_EPOCH = saved;
+  }
+}
+
+epoch('a value that is not a non-negative integer fails the run (the reproducible-builds specification), naming it', inTmp(async (dir) => {
+  const base = options(dir);
+  writeTree(base.lib!, SMALL_LIB);
+  for (const value of ['garbage', '-1', '1e3', '12.5', ' 1700000000', '0x10', '١٢٣']) {
+    const err = await withEpoch(value, () => packError(base));
+    assert.is(err.code, 'ERR_OPTION', value);
+    assert.is(err.message, `The environment variable SOURCE_DATE_EPOCH must be a non-negative integer (seconds since 1970-01-01 UTC, like \`date +%s\` prints); got ${JSON.stringify(value)}.`);
+    assert.is(err.hint, 'Set it to whole seconds, e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct), or unset it.');
+  }
+  for (const value of [-1, 1.5, Number.NaN]) {
+    const err = await packError({ ...base, sourceDateEpoch: value });
+    assert.ok(err.message.startsWith('sourceDateEpoch must be a non-negative integer'), err.message);
+  }
+  assertNoOutput(base.out!);
+}));
+
+epoch('a time a zip entry (or a timestamp pyc) cannot hold is refused instead of wrapping to another date', inTmp(async (dir) => {
+  const base = options(dir);
+  writeTree(base.lib!, SMALL_LIB);
+  const late = await withEpoch('4354819200', () => packError(base));
+  assert.is(late.message, 'The environment variable SOURCE_DATE_EPOCH is 4354819200, after 2107-12-31 23:59:59 UTC (4354819199), the last time a zip entry can hold; it would wrap around to another date.');
+  const pyc = await packError({ ...base, invalidation: 'timestamp', sourceDateEpoch: 2 ** 32 });
+  assert.ok(pyc.message.startsWith('sourceDateEpoch is 4294967296, after 2106-02-07 06:28:15 UTC (4294967295), the last time a timestamp pyc can hold'), pyc.message);
+  assertNoOutput(base.out!);
+}));
+
+epoch('an empty SOURCE_DATE_EPOCH means unset, and the last second of 2107 is accepted', inTmp(async (dir) => {
+  const base = options(dir);
+  writeTree(base.lib!, SMALL_LIB);
+  const dates = async (out: string, value: string | undefined) => {
+    const r = await withEpoch(value, () => pack({ ...base, out: path.join(dir, out) }));
+    const zip = nodeFs.readFileSync(r.outputs.find((o) => o.kind === 'zip')!.path);
+    return zip.readUInt32LE(zip.indexOf('PK\x03\x04') + 10); // DOS time and date of the first entry
+  };
+  assert.is(await dates('empty', ''), await dates('unset', undefined));
+  assert.is(await dates('unset-again', undefined), 0x00210000); // 1980-01-01 00:00:00
+  assert.is(await dates('last', '4354819199'), (((2107 - 1980) << 9) | (12 << 5) | 31) * 0x10000 + ((23 << 11) | (59 << 5) | 29));
+}));
+
+epoch('the CLI exits 1 for SOURCE_DATE_EPOCH=garbage', inTmp(async (dir) => {
+  const base = options(dir);
+  writeTree(base.lib!, SMALL_LIB);
+  const r = await withEpoch('garbage', () => cli(packArgv(base)));
+  assert.is(r.code, 1);
+  assert.ok(r.stderr.startsWith('error ERR_OPTION: The environment variable SOURCE_DATE_EPOCH must be a non-negative integer'), r.stderr);
+  assertNoOutput(base.out!);
+}));
+
+epoch.run();
 
 // ---
 const unloadable = pySuite('ERR_UNLOADABLE: output the target could not load');

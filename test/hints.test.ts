@@ -1,7 +1,12 @@
 import { spawnSync } from 'node:child_process';
+import nodeFs from 'node:fs';
+import path from 'node:path';
+import { unzipSync } from 'fflate';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { pack } from '../src/index.js';
 import { renderOmittedHints, type OmittedModule } from '../src/pipeline/omitted-hints/index.js';
+import { HAS_PYTHON3, makeTmp, PYTHON3, rmTmp, SMALL_LIB, writeTree } from './fixtures/errors/support.js';
 
 const SQLITE: OmittedModule = { module: 'sqlite3', rule: 'ext-sqlite3', reason: 'the _sqlite3 extension module is unavailable' };
 const XML: OmittedModule = { module: 'xml', rule: 'ext-pyexpat', reason: 'the pyexpat extension module is unavailable' };
@@ -103,3 +108,66 @@ render('notes a caught ModuleNotFoundError once, leaves find_spec alone, and uni
 });
 
 render.run();
+
+// ---
+// Issue 13: a distribution's layout. Debian's lib/python3.X holds sitecustomize.py (a link
+// into /etc that installs apport), _distutils_system_mod.py and EXTERNALLY-MANAGED: the
+// host's configuration, omitted by rule host-config, so --omitted-hints can add its own.
+const distro = suite('pack --omitted-hints on a distribution layout (rule host-config)');
+
+const PY = PYTHON3 ?? 'python3';
+
+distro('a stdlib with Debian\'s host files: they are omitted by host-config and --omitted-hints ships its own sitecustomize', async () => {
+  if (!HAS_PYTHON3) return console.log('  skipped: no python3 (3.8+) here');
+  const top = makeTmp();
+  try {
+    const lib = writeTree(path.join(top, 'Lib'), { ...SMALL_LIB, '_distutils_system_mod.py': 'import os\n', 'EXTERNALLY-MANAGED': '[externally-managed]\n', 'usercustomize.py': 'import apport\n' });
+    writeTree(path.join(top, 'etc'), { 'sitecustomize.py': 'import apport_python_hook\napport_python_hook.install()\n' });
+    nodeFs.symlinkSync(path.join(top, 'etc', 'sitecustomize.py'), path.join(lib, 'sitecustomize.py'));
+    const result = await pack({ lib, out: path.join(top, 'out'), buildPython: PY, package: false, cache: false, jobs: 1, omittedHints: true });
+    const byPath = new Map(result.decisions.map((d) => [d.path, d]));
+    for (const file of ['sitecustomize.py', 'usercustomize.py', '_distutils_system_mod.py', 'EXTERNALLY-MANAGED']) {
+      assert.is(byPath.get(file)?.action, 'omit', file);
+      assert.is(byPath.get(file)?.rule?.id, 'host-config', file);
+    }
+    assert.equal(result.warnings.filter((w) => w.code === 'RULE_UNMATCHED'), []);
+    const zip = unzipSync(nodeFs.readFileSync(result.outputs.find((o) => o.kind === 'zip')!.path));
+    assert.ok(zip['sitecustomize.pyc'] && zip['_pywasm_assets_hints.pyc'], Object.keys(zip).join(' '));
+    assert.not.ok(Buffer.from(zip['sitecustomize.pyc']).includes('apport'), 'the host sitecustomize was shipped');
+    assert.not.ok('usercustomize.pyc' in zip || '_distutils_system_mod.pyc' in zip, Object.keys(zip).join(' '));
+    // The hints' table names the omitted host modules, but not sitecustomize: importing that succeeds (it is ours).
+    const zipFile = result.outputs.find((o) => o.kind === 'zip')!.path;
+    const run = spawnSync(PY, ['-I', '-S', '-c', `import sys; sys.path.insert(0, ${JSON.stringify(zipFile)}); import _pywasm_assets_hints as h; print(sorted(h.OMITTED))`], { encoding: 'utf8' });
+    assert.is(run.stderr, '');
+    assert.is(run.stdout.trim(), "['_distutils_system_mod', 'test', 'usercustomize']");
+    // A user's own sitecustomize (--add) still clashes with the hints: that one is a choice, not a layout.
+    const mine = path.join(writeTree(path.join(top, 'mine'), { 'sitecustomize.py': 'X = 1\n' }), 'sitecustomize.py');
+    const clash = await pack({ lib, out: path.join(top, 'out2'), buildPython: PY, package: false, cache: false, jobs: 1, omittedHints: true, add: [mine] }).then(
+      () => undefined,
+      (error: any) => [error.code, error.message],
+    );
+    assert.equal(clash, ['ERR_ADD', '--omitted-hints adds sitecustomize.py, which the bundle already has.']);
+  } finally {
+    rmTmp(top);
+  }
+});
+
+distro('the embedded default on Debian\'s /usr/bin/python3.11: --omitted-hints succeeds, no host file and no RULE_UNMATCHED', async () => {
+  const debian = '/usr/lib/python3.11/sitecustomize.py';
+  if (!nodeFs.existsSync('/usr/bin/python3.11') || !nodeFs.lstatSync(debian, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    return console.log(`  skipped: no Debian python3.11 here (/usr/bin/python3.11 with ${debian} a link into /etc)`);
+  }
+  const top = makeTmp();
+  try {
+    const result = await pack({ buildPython: '/usr/bin/python3.11', out: path.join(top, 'out'), cacheDir: path.join(top, 'cache'), cwd: top, omittedHints: true, package: false });
+    assert.is(result.decisions.find((d) => d.path === 'sitecustomize.py')?.rule?.id, 'host-config');
+    assert.is(result.decisions.find((d) => d.path === '_distutils_system_mod.py')?.rule?.id, 'host-config');
+    assert.equal(result.warnings.filter((w) => w.code === 'RULE_UNMATCHED').map((w) => w.message), []);
+    const zip = unzipSync(nodeFs.readFileSync(result.outputs.find((o) => o.kind === 'zip')!.path));
+    assert.not.ok(Buffer.from(zip['sitecustomize.pyc']).includes('apport'), 'Debian\'s sitecustomize was shipped');
+  } finally {
+    rmTmp(top);
+  }
+});
+
+distro.run();

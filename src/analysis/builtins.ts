@@ -33,6 +33,7 @@ import type { BuiltinsData } from './graph.js';
 import type { PackFs } from '../types.js';
 import { nearestVersion } from '../versions.js';
 import { BUILTINS_DIR } from '../package-paths.js';
+import { readRegularFile } from '../read-file.js';
 
 
 
@@ -81,7 +82,7 @@ function windowsOnlyMethods(header: string): string[] {
 }
 
 export function deriveBuiltins(srcdir: string, fs: PackFs = nodeFs): BuiltinsData {
-  const read = (p: string) => String(fs.readFileSync(join(srcdir, p), 'utf8'));
+  const read = (p: string) => readRegularFile(fs, join(srcdir, p)).toString('utf8');
   const exists = (p: string) => fs.existsSync(join(srcdir, p));
   const version = /PY_MINOR_VERSION\s+(\d+)/.exec(read('Include/patchlevel.h'));
   const major = /PY_MAJOR_VERSION\s+(\d+)/.exec(read('Include/patchlevel.h'));

@@ -56,6 +56,7 @@ import nodeFs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { writeFileBestEffort } from '../output/write.js';
+import { readRegularFile } from '../read-file.js';
 import type { PackFs } from '../types.js';
 
 export interface CacheEntry {
@@ -326,9 +327,9 @@ export function openCache(options: OpenCacheOptions): PackCache {
     loaded = true;
     let buf: Buffer;
     try {
-      buf = fs.readFileSync(file) as Buffer;
+      buf = readRegularFile(fs, file, Infinity);
     } catch {
-      return; // absent (or unreadable): an empty cache
+      return; // absent, unreadable or no regular file (a FIFO would block): an empty cache
     }
     const parsed = parsePack(buf);
     if (parsed.kind === 'ok') {

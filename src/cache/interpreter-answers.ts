@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { writeFileBestEffort } from '../output/write.js';
+import { readRegularFile } from '../read-file.js';
 import type { InterpreterInfo } from '../interpreter/index.js';
 import type { PackFs } from '../types.js';
 
@@ -25,7 +26,8 @@ const keyOf = (executable: string, cwd: string) => `${cwd}\0${executable}`;
 
 function read(fs: PackFs, cacheDir: string): StoredHints | undefined {
   try {
-    const stored = JSON.parse(String(fs.readFileSync(path.join(cacheDir, HINT_FILE), 'utf8'))) as StoredHints;
+    // Only a regular file: a FIFO put in the cache directory would block the read for ever.
+    const stored = JSON.parse(readRegularFile(fs, path.join(cacheDir, HINT_FILE), Infinity).toString('utf8')) as StoredHints;
     return stored.format === FORMAT && Array.isArray(stored.entries) ? stored : undefined;
   } catch {
     return undefined;

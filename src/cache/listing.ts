@@ -1,11 +1,13 @@
 /**
  * The last discovery of a stdlib, kept in the cache directory and reused while the
  * tree's directories hold exactly what they held, so a warm run does not walk the
- * tree with fast-glob (nor load it: ~50 ms of a ~250 ms warm run).
+ * tree again.
  *
  * What decides reuse is each walked directory's entries (names and kinds, a symbolic
- * link by what it points to), read again with one readdir each (~5 ms for the stdlib):
- * the walk's result is a function of exactly that. Not mtimes: `tar`, `rsync -a` and
+ * link by the kind and real path of what it points to), read again with one readdir
+ * each (~5 ms for the stdlib), and the root's real path: the walk's result is a
+ * function of exactly that (which directory links it follows depends on where they
+ * lead, pipeline/discover.ts; a FIFO or device it skips is an entry of kind `o`). Not mtimes: `tar`, `rsync -a` and
  * `cp -a` restore a directory's mtime after changing it, and a listing trusted on
  * mtimes would then miss the change. A cache may make a run faster, never different.
  *
@@ -13,30 +15,35 @@
  * miss, and failing to write it never fails a pack.
  */
 import path from 'node:path';
-import type { DiscoverResult } from '../pipeline/discover.js';
+import type { DiscoverResult, SkippedEntry } from '../pipeline/discover.js';
 import { writeFileBestEffort } from '../output/write.js';
+import { readRegularFile } from '../read-file.js';
 import type { PackFs } from '../types.js';
 
-export const LISTING_FILE = 'listing-v2.json';
+export const LISTING_FILE = 'listing-v3.json';
 
-const FORMAT = 'pywasm-assets listing 2';
+const FORMAT = 'pywasm-assets listing 3';
 
 interface StoredListing {
   format: typeof FORMAT;
   root: string;
+  /** The root's real path (directory links are followed by where they lead). */
+  realRoot: string;
   prune: string[];
   /** [relative dir, its entries' signature] for every walked directory. */
   dirs: [string, string][];
   files: string[];
   packages: string[];
   pruned: string[];
+  skipped: SkippedEntry[];
 }
 
 const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
  * What a directory holds, as the walk sees it: its entries' names and kinds (`d` directory,
- * `f` file, `o` other; a symbolic link `l` and the kind it points to), sorted, __pycache__
+ * `f` file, `o` other; a symbolic link `l`, the kind it points to and, for a directory, its
+ * real path, URI-encoded so that the name stays after the first `:`), sorted, __pycache__
  * left out (the walk ignores it, and Python writes it).
  */
 function signature(fs: PackFs, dir: string): string {
@@ -49,7 +56,7 @@ function signature(fs: PackFs, dir: string): string {
       let target = 'x';
       try {
         const stat = fs.statSync(path.join(dir, name));
-        target = stat.isDirectory() ? 'd' : stat.isFile() ? 'f' : 'o';
+        target = stat.isDirectory() ? `d@${encodeURIComponent(String(fs.realpathSync(path.join(dir, name))))}` : stat.isFile() ? 'f' : 'o';
       } catch {
         // a dangling link
       }
@@ -63,7 +70,7 @@ function signature(fs: PackFs, dir: string): string {
 /** The stored listing, if the file holds one of this format. */
 function readStored(fs: PackFs, cacheDir: string): StoredListing | undefined {
   try {
-    const stored = JSON.parse(String(fs.readFileSync(path.join(cacheDir, LISTING_FILE), 'utf8'))) as StoredListing;
+    const stored = JSON.parse(readRegularFile(fs, path.join(cacheDir, LISTING_FILE), Infinity).toString('utf8')) as StoredListing;
     return stored.format === FORMAT && typeof stored.root === 'string' ? stored : undefined;
   } catch {
     return undefined;
@@ -75,7 +82,7 @@ export function loadListing(fs: PackFs, cacheDir: string, root: string, prune: s
   const stored = readStored(fs, cacheDir);
   if (!stored) return undefined;
   try {
-    if (stored.root !== root || !same(stored.prune, prune)) return undefined;
+    if (stored.root !== root || !same(stored.prune, prune) || stored.realRoot !== String(fs.realpathSync(root))) return undefined;
     if (!Array.isArray(stored.dirs) || !stored.dirs.length || !Array.isArray(stored.files) || !stored.files.length) return undefined;
     for (const [dir, held] of stored.dirs) {
       if (signature(fs, dir ? path.join(root, dir) : root) !== held) return undefined;
@@ -86,6 +93,7 @@ export function loadListing(fs: PackFs, cacheDir: string, root: string, prune: s
       packages: new Set(stored.packages.map(String)),
       pruned: stored.pruned.map(String),
       dirs: stored.dirs.map(([d]) => String(d)),
+      skipped: stored.skipped.map((e) => ({ path: String(e.path), code: e.code, message: String(e.message) })),
     };
   } catch {
     return undefined;
@@ -102,6 +110,7 @@ function entriesSeen(result: DiscoverResult): Map<string, string[]> {
   for (const f of result.files) add(f);
   for (const d of result.dirs) if (d) add(d);
   for (const p of result.pruned) add(p.slice(0, -1));
+  for (const s of result.skipped) add(s.path);
   return seen;
 }
 
@@ -113,7 +122,9 @@ function entriesSeen(result: DiscoverResult): Map<string, string[]> {
  */
 export function saveListing(fs: PackFs, cacheDir: string, result: DiscoverResult, prune: string[]): void {
   let dirs: [string, string][];
+  let realRoot: string;
   try {
+    realRoot = String(fs.realpathSync(result.root));
     dirs = result.dirs.map((d) => [d, signature(fs, d ? path.join(result.root, d) : result.root)]);
   } catch {
     return; // a directory went away since the walk: nothing worth keeping
@@ -126,18 +137,20 @@ export function saveListing(fs: PackFs, cacheDir: string, result: DiscoverResult
   const stored: StoredListing = {
     format: FORMAT,
     root: result.root,
+    realRoot,
     prune,
     dirs,
     files: result.files,
     packages: [...result.packages],
     pruned: result.pruned,
+    skipped: result.skipped,
   };
   writeFileBestEffort(fs, path.join(cacheDir, LISTING_FILE), JSON.stringify(stored));
 }
 
 /**
  * discover(), through the stored listing when it is still true. `walk` is the
- * real discovery (fast-glob); its result is stored for the next run.
+ * real discovery (the walk); its result is stored for the next run.
  */
 export async function discoverCached(
   fs: PackFs,

@@ -6,9 +6,10 @@
  * interpreter could not start with is refused.
  */
 import path from 'node:path';
-import { PackError } from '../errors.js';
+import { clip, PackError } from '../errors.js';
 import { createPackage } from '../output/packager/index.js';
-import type { OutputFile } from '../output/write.js';
+import { isInside, type OutputFile } from '../output/write.js';
+import { readFailure, readRegularFile } from '../read-file.js';
 import { buildZip, type ArchiveEntry } from '../output/zip.js';
 import type { Decision, KeptModule, OmittedFile, PackOutput } from '../types.js';
 import type { ImportGraphReport } from './check-imports.js';
@@ -78,7 +79,7 @@ export async function assembleOutputs(ctx: Context, units: Unit[]): Promise<Plan
   const stdlibDir = path.join(prefixDir, 'lib', `python${options.version}`);
   const files: PlannedFile[] = [
     { path: path.join(prefixDir, 'lib', `python${options.versionNodot}.zip`), data: zipBytes, kind: 'zip' },
-    { path: path.join(stdlibDir, 'os.py'), data: options.fs.readFileSync(path.join(options.lib, 'os.py')), kind: 'os.py' },
+    { path: path.join(stdlibDir, 'os.py'), data: readOsPy(options), kind: 'os.py' },
     { path: path.join(stdlibDir, 'lib-dynload', '.empty'), data: new Uint8Array(), kind: 'lib-dynload' },
   ];
   if (options.package !== false) {
@@ -88,7 +89,34 @@ export async function assembleOutputs(ctx: Context, units: Unit[]): Promise<Plan
     files.push({ path: path.join(options.out, pkg.loaderFileName), data: pkg.loader, kind: 'package-loader' });
     if (pkg.metadataFileName) files.push({ path: path.join(options.out, pkg.metadataFileName), data: pkg.metadata, kind: 'package-metadata' });
   }
+  checkInsideOut(options, files);
   return files;
+}
+
+/**
+ * Every output goes below --out. The options already refuse a prefix with `..`
+ * (options/values.ts); this is the last check before anything is written, so
+ * that no future way to a path (a prefix, a version, a package name) can write
+ * elsewhere.
+ */
+export function checkInsideOut(options: Pick<ResolvedOptions, 'out' | 'prefix'>, files: PlannedFile[]): void {
+  const outside = files.filter((f) => !isInside(path.resolve(f.path), path.resolve(options.out)) || path.resolve(f.path) === path.resolve(options.out));
+  if (!outside.length) return;
+  throw new PackError(
+    'ERR_WRITE',
+    `Refusing to write ${outside.map((f) => f.path).join(', ')}: outside the output directory ${options.out} (prefix ${clip(JSON.stringify(options.prefix))}).`,
+    'Pass an absolute --prefix without ".." segments (e.g. /usr/local), or fix prefix= in the Makefile.',
+  );
+}
+
+/** The stdlib's os.py, copied beside the zip (CPython finds its stdlib by it); only a regular file is read. */
+function readOsPy(options: ResolvedOptions): Uint8Array {
+  const file = path.join(options.lib, 'os.py');
+  try {
+    return readRegularFile(options.fs, file);
+  } catch (error) {
+    throw new PackError('ERR_FILE_UNREADABLE', `Cannot read ${file} (${readFailure(error)}).`, 'Replace it with the regular os.py of the stdlib.', { cause: error });
+  }
 }
 
 /** The result's account of the shipped modules. */

@@ -1,18 +1,39 @@
 /**
  * Stage 1: walk the stdlib directory. Returns every file below it as a sorted
  * POSIX path relative to the root, skipping `__pycache__` (build leftovers).
+ *
+ * What the walk follows (README "What the walk follows"): symbolic links to
+ * regular files and to directories, but a directory at most once: a link back
+ * into the stdlib (to `.`, to an ancestor, to another of its directories), to a
+ * directory that contains the stdlib, or to a directory already walked is not
+ * followed (a loop would pack nested copies until the kernel's ELOOP, and two
+ * links to `.` make the walk exponential). Only regular files are listed: a
+ * FIFO, a device or a socket is not (reading one hangs or never ends). Both are
+ * reported in `skipped`. The walk is our own rather than fast-glob's, which
+ * follows every link and lists every non-directory as a file.
  */
 import path from 'node:path';
-import type fgTypes from 'fast-glob';
 import nodeFs from 'node:fs';
+import picomatch from 'picomatch';
 import { PackError } from '../errors.js';
 import { discoverCached } from '../cache/listing.js';
 import { checkMagic, readMagicFromLib } from '../interpreter/index.js';
+import { isInside } from '../output/write.js';
+import { fileKind, readFailure, readRegularFile } from '../read-file.js';
 import { readMagicFromHeader } from '../versions.js';
 import type { Context } from './context.js';
 import type { ResolvedOptions } from './options/index.js';
 import { prunedDirectories, ruleContextOf, type PrunedDirectory, type Rule } from './rules.js';
-import type { PackFs } from '../types.js';
+import type { PackFs, PackWarning } from '../types.js';
+
+/** An entry the walk did not take, and why (a warning of the run). */
+export interface SkippedEntry {
+  /** Relative POSIX path of the entry. */
+  path: string;
+  /** `SYMLINK_SKIPPED`: a directory link not followed; `SPECIAL_FILE_SKIPPED`: not a regular file. */
+  code: 'SYMLINK_SKIPPED' | 'SPECIAL_FILE_SKIPPED';
+  message: string;
+}
 
 export interface DiscoverResult {
   /** Absolute stdlib root. */
@@ -25,6 +46,8 @@ export interface DiscoverResult {
   pruned: string[];
   /** Every directory walked, relative (the root is `''`), in code-point order: what listing.ts watches. */
   dirs: string[];
+  /** Directory links not followed and files that are not regular files, by path. */
+  skipped: SkippedEntry[];
 }
 
 export interface DiscoverOptions {
@@ -32,17 +55,8 @@ export interface DiscoverOptions {
   prune?: string[];
 }
 
-/**
- * fast-glob, loaded on first use (~30 ms): pack() starts the build interpreter
- * first, so loading it overlaps the interpreter's start-up.
- */
-let fastGlob: Promise<typeof fgTypes> | undefined;
-const loadFastGlob = () => (fastGlob ??= import('fast-glob').then((m) => m.default));
-
 export async function discover(root: string, fs: PackFs = nodeFs, options: DiscoverOptions = {}): Promise<DiscoverResult> {
-  const fg = await loadFastGlob();
   const prune = options.prune ?? [];
-  // fast-glob answers [] for a missing cwd, so check first.
   let stat: nodeFs.Stats;
   try {
     stat = fs.statSync(root);
@@ -52,43 +66,124 @@ export async function discover(root: string, fs: PackFs = nodeFs, options: Disco
   if (!stat.isDirectory()) {
     throw new PackError('ERR_LIB_NOT_FOUND', `${root} is not a directory.`, 'Pass --lib <cpython>/Lib, --srcdir <cpython> or --builddir <build root>.');
   }
-  let files: string[];
-  try {
-    files = await fg('**/*', {
-      cwd: root,
-      dot: true,
-      onlyFiles: false,
-      markDirectories: true,
-      followSymbolicLinks: true,
-      ignore: ['**/__pycache__/**', ...prune.map((g) => `${g}**`)],
-      fs: fs as unknown as fgTypes.Options['fs'],
-      suppressErrors: false,
-    });
-  } catch (error) {
-    const errno = (error as NodeJS.ErrnoException).code ?? 'error';
-    const file = (error as NodeJS.ErrnoException).path ?? root;
-    throw new PackError('ERR_FILE_UNREADABLE', `Cannot read ${file} (${errno}).`, 'Fix the permissions or pass another --lib.', { cause: error });
-  }
+  const unreadable = (error: unknown, file: string) => {
+    const e = error as NodeJS.ErrnoException;
+    return new PackError('ERR_FILE_UNREADABLE', `Cannot read ${e.path ?? file} (${e.code ?? 'error'}).`, 'Fix the permissions or pass another --lib.', { cause: error });
+  };
+  const pruneMatchers = prune.map((g) => picomatch(g.replace(/\/$/, ''), { dot: true }));
+  const isPruned = (rel: string) => pruneMatchers.some((m) => m(rel));
+
+  const files: string[] = [];
   const dirs = [''];
-  files = files.filter((f) => {
-    if (!f.endsWith('/')) return true;
-    dirs.push(f.slice(0, -1));
-    return false;
-  });
-  dirs.sort(compareCodePoints);
+  const pruned: string[] = [];
+  const skipped: SkippedEntry[] = [];
+  let realRoot: string;
+  try {
+    realRoot = String(fs.realpathSync(root));
+  } catch (error) {
+    throw unreadable(error, root);
+  }
+  /** Real path → the relative path it was walked as: each real directory is walked once. */
+  const walked = new Map<string, string>([[realRoot, '']]);
+  const shown = (rel: string) => (rel ? `${rel}/` : 'the stdlib root');
+
+  /** Why the directory link `rel` (in the directory whose real path is `parentReal`), resolving to `target`, is not followed; undefined: follow it. */
+  const refusal = (rel: string, link: string, target: string, parentReal: string): string | undefined => {
+    const to = `${rel} -> ${link}`;
+    if (target === realRoot) return `${to} leads back to the stdlib root: a loop; not followed.`;
+    if (isInside(realRoot, target)) return `${to} leads to ${target}, which contains the stdlib: a loop; not followed.`;
+    if (isInside(parentReal, target)) {
+      const ancestor = walked.get(target);
+      return `${to} leads back to ${ancestor === undefined ? target : shown(ancestor)}, which contains the link: a loop; not followed.`;
+    }
+    if (isInside(target, realRoot)) {
+      const inner = path.relative(realRoot, target).split(path.sep).join('/');
+      return `${to} leads to ${inner}/, a directory of this stdlib, which is packed under its own name; not followed.`;
+    }
+    const first = walked.get(target);
+    if (first !== undefined) return `${to} leads to ${target}, already walked as ${shown(first)}; each directory is packed once; not followed.`;
+    return undefined;
+  };
+
+  const walk = (abs: string, rel: string, real: string): void => {
+    let entries: nodeFs.Dirent[];
+    try {
+      entries = fs.readdirSync(abs, { withFileTypes: true }) as nodeFs.Dirent[];
+    } catch (error) {
+      throw unreadable(error, abs);
+    }
+    // Code-point order: which of two ways to one directory is walked must not depend on readdir's order.
+    const named = entries.map((e) => ({ entry: e, name: String(e.name) })).sort((a, b) => compareCodePoints(a.name, b.name));
+    for (const { entry, name } of named) {
+      if (name === '__pycache__') continue;
+      const childRel = rel ? `${rel}/${name}` : name;
+      const childAbs = path.join(abs, name);
+      let target: nodeFs.Stats | undefined;
+      if (entry.isSymbolicLink()) {
+        try {
+          target = fs.statSync(childAbs);
+        } catch {
+          files.push(childRel); // dangling: listed, and reported by the read if it ships
+          continue;
+        }
+      }
+      const isDir = target ? target.isDirectory() : entry.isDirectory();
+      const isFile = target ? target.isFile() : entry.isFile();
+      if (isDir) {
+        if (isPruned(childRel)) {
+          pruned.push(`${childRel}/`);
+          continue;
+        }
+        let childReal = path.join(real, name);
+        if (target) {
+          try {
+            childReal = String(fs.realpathSync(childAbs));
+          } catch (error) {
+            throw unreadable(error, childAbs);
+          }
+          const why = refusal(childRel, String(fs.readlinkSync(childAbs)), childReal, real);
+          if (why) {
+            skipped.push({ path: childRel, code: 'SYMLINK_SKIPPED', message: why });
+            continue;
+          }
+        } else if (walked.has(childReal)) {
+          // Reached again inside a linked directory (a bind mount or a link above it).
+          skipped.push({ path: childRel, code: 'SYMLINK_SKIPPED', message: `${childRel}/ is ${childReal}, already walked as ${shown(walked.get(childReal)!)}; each directory is packed once; not walked again.` });
+          continue;
+        }
+        walked.set(childReal, childRel);
+        dirs.push(childRel);
+        walk(childAbs, childRel, childReal);
+      } else if (isFile) {
+        files.push(childRel);
+      } else {
+        const what = target ? `${childRel} -> ${String(fs.readlinkSync(childAbs))} is ${fileKind(target)}` : `${childRel} is ${kindOfEntry(entry)}`;
+        skipped.push({ path: childRel, code: 'SPECIAL_FILE_SKIPPED', message: `${what}, not a regular file (reading it would block or never end); not packed.` });
+      }
+    }
+  };
+  walk(root, '', realRoot);
   if (files.length === 0) {
     throw new PackError('ERR_LIB_EMPTY', `The stdlib directory ${root} holds no files.`, 'Point --lib at a CPython Lib/ (it has os.py, importlib/, encodings/ ...).');
   }
   files.sort(compareCodePoints);
-  const pruned = prune.length
-    ? (await fg(prune.map((g) => g.slice(0, -1)), { cwd: root, dot: true, onlyDirectories: true, fs: fs as unknown as fgTypes.Options['fs'] })).map((d) => `${d}/`).sort(compareCodePoints)
-    : [];
+  dirs.sort(compareCodePoints);
+  pruned.sort(compareCodePoints);
+  skipped.sort((a, b) => compareCodePoints(a.path, b.path));
   const packages = new Set<string>();
   for (const file of files) {
     if (file === '__init__.py') continue;
     if (file.endsWith('/__init__.py')) packages.add(file.slice(0, -'/__init__.py'.length));
   }
-  return { root, files, packages, pruned, dirs };
+  return { root, files, packages, pruned, dirs, skipped };
+}
+
+function kindOfEntry(entry: nodeFs.Dirent): string {
+  if (entry.isFIFO()) return 'a FIFO (named pipe)';
+  if (entry.isCharacterDevice()) return 'a character device';
+  if (entry.isBlockDevice()) return 'a block device';
+  if (entry.isSocket()) return 'a socket';
+  return 'of an unknown kind';
 }
 
 /** Python's str order: by code point (JS `<` compares UTF-16 units, which differs past the BMP). */
@@ -150,7 +245,10 @@ export async function discoverStdlib(ctx: Context, rules: Rule[], ahead?: Discov
   const globs = pruned.map((p) => p.glob);
   const reuse = ahead && ahead.lib === lib && ahead.prune.join('\0') === globs.join('\0');
   const tree = await (reuse ? ahead.tree : discoverCached(fs, options.cache ? options.cacheDir : undefined, lib, globs, () => discover(lib, fs, { prune: globs })));
+  ctx.warnings.push(...tree.skipped.map((s): PackWarning => ({ code: s.code, path: s.path, message: s.message })));
   if (!tree.files.includes('os.py')) {
+    const skipped = tree.skipped.find((s) => s.path === 'os.py');
+    if (skipped) throw new PackError('ERR_NO_OS_PY', `${lib}: ${skipped.message}`, 'Replace os.py with the regular file of the stdlib, or point --lib at another stdlib.');
     throw new PackError('ERR_NO_OS_PY', `${lib} has no os.py, so it is not a Python stdlib (CPython finds its stdlib by os.py).`, 'Point --lib at a CPython Lib/ or lib/python3.X directory.');
   }
   checkLibMagic(options, tree);
@@ -166,14 +264,23 @@ export async function discoverStdlib(ctx: Context, rules: Rule[], ahead?: Discov
 function checkLibMagic(options: ResolvedOptions, tree: DiscoverResult): void {
   const { fs, lib, python } = options;
   if (tree.files.includes('importlib/_bootstrap_external.py')) {
-    const magic = readMagicFromLib(String(fs.readFileSync(path.join(lib, 'importlib/_bootstrap_external.py'), 'utf8')));
+    const magic = readMagicFromLib(readInput(fs, path.join(lib, 'importlib/_bootstrap_external.py')));
     if (magic !== undefined) return checkMagic(python, magic, lib);
   }
   const header = path.join(path.dirname(lib), 'Include/internal/pycore_magic_number.h');
-  const stated = fs.existsSync(header) ? readMagicFromHeader(String(fs.readFileSync(header, 'utf8'))) : undefined;
+  const stated = fs.existsSync(header) ? readMagicFromHeader(readInput(fs, header)) : undefined;
   if (stated !== undefined) return checkMagic(python, stated, lib);
   const named = /^python(\d+\.\d+)$/.exec(path.basename(lib))?.[1];
   if (named && named !== options.version) {
     throw new PackError('ERR_PYTHON_VERSION', `${python.executable} is Python ${python.version}, but the stdlib ${lib} is Python ${named} (its directory name); its .pyc files would not load.`, `Pass --build-python <path to python${named}>.`);
+  }
+}
+
+/** A file the version check reads, as text; ERR_FILE_UNREADABLE when it is no regular file or cannot be read. */
+function readInput(fs: PackFs, file: string): string {
+  try {
+    return readRegularFile(fs, file).toString('utf8');
+  } catch (error) {
+    throw new PackError('ERR_FILE_UNREADABLE', `Cannot read ${file} (${readFailure(error)}).`, 'Replace it with a regular, readable file, or pass another --lib.', { cause: error });
   }
 }

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { PackError } from '../errors.js';
+import { InputFileError, readFailure, readRegularFile } from '../read-file.js';
 import type { Decision } from '../types.js';
 import type { Context, Unit } from './context.js';
 import { compareTreeOrder, moduleName, type DiscoverResult } from './discover.js';
@@ -14,11 +15,12 @@ interface ReadProblem {
   error: unknown;
 }
 
+/** A source: only a regular file of at most MAX_INPUT_BYTES (a FIFO would hang the read, /dev/zero fill memory). */
 function readSource(ctx: Context, file: string, shown: string, problems: ReadProblem[]): Uint8Array {
   try {
-    return ctx.options.fs.readFileSync(file);
+    return readRegularFile(ctx.options.fs, file);
   } catch (error) {
-    problems.push({ line: `${shown} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, error });
+    problems.push({ line: `${shown} (${readFailure(error)})`, error });
     return new Uint8Array();
   }
 }
@@ -65,7 +67,9 @@ export function readUnits(ctx: Context, tree: DiscoverResult, decisions: Decisio
   }
   if (problems.length) {
     const lines = problems.map((p) => p.line);
-    throw new PackError('ERR_FILE_UNREADABLE', `Cannot read ${lines.length === 1 ? lines[0] : `${lines.length} source files:\n  ${lines.join('\n  ')}`}.`, 'Fix the file permissions, or omit the files with --omit.', {
+    const odd = problems.some((p) => p.error instanceof InputFileError);
+    const hint = odd ? 'Replace them with regular files of a sane size (or fix their permissions), or omit them with --omit.' : 'Fix the file permissions, or omit the files with --omit.';
+    throw new PackError('ERR_FILE_UNREADABLE', `Cannot read ${lines.length === 1 ? lines[0] : `${lines.length} source files:\n  ${lines.join('\n  ')}`}.`, hint, {
       details: lines,
       cause: problems.length === 1 ? problems[0].error : new AggregateError(problems.map((p) => p.error)),
     });

@@ -13,13 +13,14 @@
 import picomatch from 'picomatch';
 import nodeFs from 'node:fs';
 import path from 'node:path';
-import { PackError } from '../errors.js';
+import { clip, PackError, shown as show } from '../errors.js';
 import type { Context } from './context.js';
 import { compareCodePoints, type DiscoverResult } from './discover.js';
 import type { ResolvedOptions } from './options/index.js';
 import type { ModuleFact } from './build-facts/index.js';
 import type { Decision, PackFs, PackProfile, PackTarget, PackWarning, RuleRef } from '../types.js';
 import { RULES_DIR } from '../package-paths.js';
+import { readFailure, readRegularFile } from '../read-file.js';
 
 export interface RuleCondition {
   /** Target platforms the rule applies to. */
@@ -74,6 +75,11 @@ const RULE_KEYS = new Set(['id', 'reason', 'profiles', 'when', 'python', 'omit',
 const WHEN_KEYS = new Set(['platform', 'target', 'unavailable']);
 const FILE_KEYS = new Set(['$schema', '$comment', 'description', 'rules']);
 const ID_RE = /^[a-z0-9][a-z0-9._/-]*$/;
+/** Ids, reasons and globs are shown in --explain and in messages: bounded, so that a stray megabyte cannot be. */
+const MAX_ID_LENGTH = 100;
+const MAX_REASON_LENGTH = 2000;
+/** A glob longer than any path (PATH_MAX) is a mistake; picomatch refuses ones over 65536 characters with a bare error. */
+export const MAX_GLOB_LENGTH = 4096;
 
 /**
  * Reads and validates rule files. Every problem of every file is collected and
@@ -88,16 +94,16 @@ export function loadRules(files: string[], fs: PackFs = nodeFs, displayBase = RU
     const shown = file.startsWith(displayBase) ? 'rules/' + path.relative(displayBase, file).split(path.sep).join('/') : file;
     let text: string;
     try {
-      text = String((file.startsWith(RULES_DIR) ? nodeFs : fs).readFileSync(file, 'utf8'));
+      text = readRegularFile(file.startsWith(RULES_DIR) ? nodeFs : fs, file).toString('utf8');
     } catch (error) {
-      problems.push(`${shown}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? error}).`);
+      problems.push(`${shown}: cannot read the file (${readFailure(error)}).`);
       continue;
     }
     let data: unknown;
     try {
       data = JSON.parse(text);
     } catch (error) {
-      problems.push(`${shown}: not valid JSON: ${(error as Error).message}.`);
+      problems.push(`${shown}: not valid JSON: ${clip((error as Error).message)}.`);
       continue;
     }
     const before = problems.length;
@@ -126,7 +132,7 @@ function validateRuleFile(data: unknown, file: string, problems: string[], defau
     problems.push(`${file}: the top level must be an object with a "rules" array, got ${typeName(data)}.`);
     return [];
   }
-  for (const key of Object.keys(data)) if (!FILE_KEYS.has(key)) problems.push(`${file}: unknown top-level key "${key}".`);
+  for (const key of Object.keys(data)) if (!FILE_KEYS.has(key)) problems.push(`${file}: unknown top-level key ${show(key)}.`);
   if (!Array.isArray(data.rules)) {
     problems.push(`${file}: "rules" must be an array, got ${typeName(data.rules)}.`);
     return [];
@@ -138,23 +144,25 @@ function validateRuleFile(data: unknown, file: string, problems: string[], defau
       problems.push(`${at}" must be an object, got ${typeName(raw)}.`);
       return;
     }
-    for (const key of Object.keys(raw)) if (!RULE_KEYS.has(key)) problems.push(`${at}.${key}" is not a rule field (allowed: id, reason, profiles, when, python, omit, keep, optional, prune).`);
-    if (typeof raw.id !== 'string' || !ID_RE.test(raw.id)) problems.push(`${at}.id" must be a lower-case id like "tests" or "ext-ssl", got ${JSON.stringify(raw.id)}.`);
-    if (typeof raw.reason !== 'string' || !raw.reason.trim()) problems.push(`${at}.reason" must be a non-empty string.`);
+    for (const key of Object.keys(raw)) if (!RULE_KEYS.has(key)) problems.push(`${at}.${clip(key)}" is not a rule field (allowed: id, reason, profiles, when, python, omit, keep, optional, prune).`);
+    if (typeof raw.id !== 'string' || !ID_RE.test(raw.id)) problems.push(`${at}.id" must be a lower-case id like "tests" or "ext-ssl", got ${show(raw.id)}.`);
+    else if (raw.id.length > MAX_ID_LENGTH) problems.push(`${at}.id" is ${raw.id.length} characters long; an id may have at most ${MAX_ID_LENGTH}.`);
+    if (typeof raw.reason !== 'string' || !raw.reason.trim()) problems.push(`${at}.reason" must be a non-empty string, got ${typeName(raw.reason)}.`);
+    else if (raw.reason.length > MAX_REASON_LENGTH) problems.push(`${at}.reason" is ${raw.reason.length} characters long; a reason (shown by --explain) may have at most ${MAX_REASON_LENGTH}.`);
     if (raw.python !== undefined) checkRange(raw.python, `${at}.python`, problems);
     const globPython: Record<string, string> = {};
     const omit = globList(raw.omit, `${at}.omit`, problems, globPython);
     const keep = globList(raw.keep, `${at}.keep`, problems, globPython);
     if (!omit.length && !keep.length) problems.push(`${at}" needs at least one glob in "omit" or "keep".`);
     for (const flag of ['optional', 'prune']) {
-      if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') problems.push(`${at}.${flag}" must be true or false, got ${JSON.stringify(raw[flag])}.`);
+      if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') problems.push(`${at}.${flag}" must be true or false, got ${show(raw[flag])}.`);
     }
     const profiles = enumList(raw.profiles, PROFILES, `${at}.profiles`, problems) as PackProfile[] | undefined;
     let when: RuleCondition | undefined;
     if (raw.when !== undefined) {
       if (!isObject(raw.when)) problems.push(`${at}.when" must be an object, got ${typeName(raw.when)}.`);
       else {
-        for (const key of Object.keys(raw.when)) if (!WHEN_KEYS.has(key)) problems.push(`${at}.when.${key}" is not a condition (allowed: platform, target, unavailable).`);
+        for (const key of Object.keys(raw.when)) if (!WHEN_KEYS.has(key)) problems.push(`${at}.when.${clip(key)}" is not a condition (allowed: platform, target, unavailable).`);
         when = {
           platform: enumList(raw.when.platform, PLATFORMS, `${at}.when.platform`, problems) as RuleCondition['platform'],
           target: enumList(raw.when.target, TARGETS, `${at}.when.target`, problems) as RuleCondition['target'],
@@ -193,12 +201,13 @@ function globList(value: unknown, at: string, problems: string[], globPython: Re
   value.forEach((entry, i) => {
     let g: unknown = entry;
     if (isObject(entry)) {
-      for (const key of Object.keys(entry)) if (key !== 'glob' && key !== 'python') problems.push(`${at}[${i}].${key}" is not a glob field (allowed: glob, python).`);
+      for (const key of Object.keys(entry)) if (key !== 'glob' && key !== 'python') problems.push(`${at}[${i}].${clip(key)}" is not a glob field (allowed: glob, python).`);
       g = entry.glob;
       if (checkRange(entry.python, `${at}[${i}].python`, problems) && typeof g === 'string') globPython[g] = entry.python as string;
     }
-    if (typeof g !== 'string' || !g) problems.push(`${at}[${i}]" must be a glob string, got ${JSON.stringify(entry)}.`);
-    else if (g.startsWith('/') || g.includes('\\') || g.split('/').includes('..')) problems.push(`${at}[${i}]" must be a POSIX glob relative to the stdlib, got ${JSON.stringify(g)}.`);
+    if (typeof g !== 'string' || !g) problems.push(`${at}[${i}]" must be a glob string, got ${show(entry)}.`);
+    else if (g.startsWith('/') || g.includes('\\') || g.split('/').includes('..')) problems.push(`${at}[${i}]" must be a POSIX glob relative to the stdlib, got ${show(g)}.`);
+    else if (g.length > MAX_GLOB_LENGTH) problems.push(`${at}[${i}]" is ${g.length} characters long; a glob may have at most ${MAX_GLOB_LENGTH}: ${show(g)}.`);
     if (typeof g === 'string') out.push(g);
   });
   return out;
@@ -209,7 +218,7 @@ const RANGE_PART = /^(>=|<=|>|<|==)?(\d+)\.(\d+)(?:\.(\d+))?$/;
 /** Checks a version range (`>=3.12`, `<3.13`, `3.11`, `>=3.11 <3.13`); records the problem. */
 function checkRange(value: unknown, at: string, problems: string[]): boolean {
   if (typeof value === 'string' && value.trim() && value.trim().split(/\s+/).every((part) => RANGE_PART.test(part))) return true;
-  problems.push(`${at}" must be a Python version range like ">=3.12", "<3.13.8", "3.11" or ">=3.11 <3.13", got ${JSON.stringify(value)}.`);
+  problems.push(`${at}" must be a Python version range like ">=3.12", "<3.13.8", "3.11" or ">=3.11 <3.13", got ${show(value)}.`);
   return false;
 }
 
@@ -247,7 +256,7 @@ function stringList(value: unknown, at: string, problems: string[]): string[] | 
   if (value === undefined) return undefined;
   const list = typeof value === 'string' ? [value] : value;
   if (!Array.isArray(list) || list.some((v) => typeof v !== 'string' || !v)) {
-    problems.push(`${at}" must be a string or an array of strings, got ${JSON.stringify(value)}.`);
+    problems.push(`${at}" must be a string or an array of strings, got ${show(value)}.`);
     return undefined;
   }
   return list as string[];
@@ -255,7 +264,7 @@ function stringList(value: unknown, at: string, problems: string[]): string[] | 
 
 function enumList(value: unknown, allowed: string[], at: string, problems: string[]): string[] | undefined {
   const list = stringList(value, at, problems);
-  for (const v of list ?? []) if (!allowed.includes(v)) problems.push(`${at}" has ${JSON.stringify(v)}; allowed: ${allowed.join(', ')}.`);
+  for (const v of list ?? []) if (!allowed.includes(v)) problems.push(`${at}" has ${show(v)}; allowed: ${allowed.join(', ')}.`);
   return list;
 }
 
@@ -264,7 +273,7 @@ function isObject(value: unknown): value is Record<string, any> {
 }
 
 function typeName(value: unknown): string {
-  return Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+  return Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${show(value)}`;
 }
 
 /** `dir/` means the directory and everything below it. */
@@ -436,7 +445,7 @@ const cliRef = (id: 'cli-keep' | 'cli-omit', glob: string): RuleRef => ({
   id,
   file: '<command line>',
   pattern: glob,
-  reason: id === 'cli-keep' ? `kept by --keep "${glob}"` : `omitted by --omit "${glob}"`,
+  reason: id === 'cli-keep' ? `kept by --keep ${show(glob)}` : `omitted by --omit ${show(glob)}`,
 });
 
 /** Decides every path. Pure. */
@@ -472,13 +481,13 @@ export function applyRules(paths: string[], rules: Rule[], ctx: RuleContext): Ap
     if (a.rule.optional) continue;
     for (const { glob, used } of [...a.omit, ...a.keep]) {
       if (!used && !absent.has(topLevelOf(glob) ?? '')) {
-        warnings.push({ code: 'RULE_UNMATCHED', path: a.rule.file, message: `rule "${a.rule.id}" (${a.rule.file}): pattern "${glob}" matches nothing in this stdlib` });
+        warnings.push({ code: 'RULE_UNMATCHED', path: a.rule.file, message: `rule "${a.rule.id}" (${a.rule.file}): pattern ${show(glob)} matches nothing in this stdlib` });
       }
     }
   }
   for (const [source, list] of [['--keep', cliKeep], ['--omit', cliOmit]] as const) {
     for (const { glob, used } of list) {
-      if (!used) warnings.push({ code: 'RULE_UNMATCHED', message: `${source} "${glob}" matches nothing in this stdlib` });
+      if (!used) warnings.push({ code: 'RULE_UNMATCHED', message: `${source} ${show(glob)} matches nothing in this stdlib` });
     }
   }
   return { decisions, warnings };

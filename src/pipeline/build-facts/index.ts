@@ -11,6 +11,7 @@
  */
 import path from 'node:path';
 import { PackError } from '../../errors.js';
+import { readFailure, readRegularFile } from '../../read-file.js';
 import { parsePythonDictLiteral, readDictAmidCode, type PyValue } from './literal.js';
 import type { PackFs, PackTarget } from '../../types.js';
 
@@ -263,10 +264,9 @@ export function readSysconfigdataVars(source: Uint8Array | string, file: string)
 
 function readBytes(fs: PackFs, file: string, code: 'ERR_MAKEFILE' | 'ERR_SYSCONFIGDATA', what: string): Uint8Array {
   try {
-    return fs.readFileSync(file);
+    return readRegularFile(fs, file);
   } catch (error) {
-    const errno = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new PackError(code, `Cannot read ${what} at ${file} (${errno}).`, 'Check the path given with --builddir or --sysconfigdata.', {
+    throw new PackError(code, `Cannot read ${what} at ${file} (${readFailure(error)}).`, 'Check the path given with --builddir or --sysconfigdata.', {
       cause: error,
     });
   }

@@ -120,12 +120,15 @@ function fill(template: string, values: Record<string, string>): string {
 /**
  * With `omittedHints`: the two hint modules for what this bundle omits (by a rule,
  * not for structure), compiled like every other unit. They must not clash with a module
- * the bundle has (a stdlib's own sitecustomize.py, say).
+ * the bundle has (an --add sitecustomize.py, say; a distribution's own, the host's
+ * configuration, is omitted by rule host-config). A module they provide themselves
+ * (that omitted sitecustomize) is not in their table: its import succeeds.
  */
 export async function omittedHintUnits(ctx: Context, units: Unit[], decisions: Decision[]): Promise<Unit[]> {
   if (!ctx.options.omittedHints) return [];
+  const provided = new Set([HINTS_MODULE_PATH, HINTS_SITECUSTOMIZE_PATH]);
   const omittedModules = decisions
-    .filter((d) => d.action === 'omit' && d.path.endsWith('.py') && d.rule && !d.rule.id.startsWith('structure/'))
+    .filter((d) => d.action === 'omit' && d.path.endsWith('.py') && d.rule && !d.rule.id.startsWith('structure/') && !provided.has(d.path))
     .map((d) => ({ module: moduleName(d.path), rule: d.rule!.id, reason: d.rule!.reason }));
   const hintUnits: Unit[] = renderOmittedHints(omittedModules).map((m) => ({
     path: `<generated>/${m.path}`,

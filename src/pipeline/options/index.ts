@@ -23,7 +23,7 @@ import { embeddedFacts } from '../build-facts/descriptions.js';
 import type { PyodideDistribution } from '../../pyodide/distribution.js';
 import { interpreterOf, interpreterStdlib, isFile, readBuildInputs, readPyodideInputs, stdlibOf, type BuildInputs, type InterpreterInput } from './inputs.js';
 import { chooseCompression, choosePackage, chooseTarget } from './target.js';
-import { optionValues, type OptionValues } from './values.js';
+import { checkPrefix, optionValues, type OptionValues } from './values.js';
 
 export { defaultCacheDir };
 export { embeddedFacts, renderSysconfigdata } from '../build-facts/descriptions.js';
@@ -131,8 +131,8 @@ export function completeOptions(inputs: Inputs, python: InterpreterInfo): Resolv
 
   if (inputs.pyodide) checkPyodideVersion(inputs, python, version);
   // Pyodide mounts its stdlib zip at /lib/python3XY.zip: prefix /.
-  const prefix = inputs.pyodide ? '/' : values.prefix ?? build.mvar('prefix') ?? '/usr/local';
-  if (!prefix.startsWith('/')) throw new PackError('ERR_OPTION', `prefix= in ${build.makefile} must be absolute; got ${JSON.stringify(prefix)}.`, 'Pass --prefix /usr/local.');
+  const makePrefix = inputs.pyodide ? '/' : build.mvar('prefix');
+  const prefix = values.prefix ?? (makePrefix === undefined ? '/usr/local' : checkPrefix(makePrefix, `prefix= in ${build.makefile}`, 'Pass --prefix /usr/local (the prefix in the WebAssembly file system), or fix prefix= in the Makefile.'));
   /** What this version's lack of kept data made pywasm-assets guess (one warning says it all). */
   const guessed: string[] = [];
   let facts = build.facts;
@@ -176,7 +176,7 @@ export function completeOptions(inputs: Inputs, python: InterpreterInfo): Resolv
       python,
       version,
       versionNodot: version.replace('.', ''),
-      prefix: prefix.replace(/\/+$/, '') || '/',
+      prefix,
       target,
       out,
       add: values.add,

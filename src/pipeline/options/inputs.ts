@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { PackError } from '../../errors.js';
+import { InputFileError, readFailure, readRegularFile } from '../../read-file.js';
 import type { PackFs, PackOptions, PackWarning } from '../../types.js';
 import { readDistribution, stdlibDirectory, type PyodideDistribution } from '../../pyodide/distribution.js';
 import { expandMakeVars, pythonForBuild, readBuildFacts, readDistributionFacts, type BuildFacts } from '../build-facts/index.js';
@@ -78,8 +79,9 @@ function readBuildRoot(fs: PackFs, builddir: string): { makefile?: string; sysco
   const marker = path.join(builddir, 'pybuilddir.txt');
   let rel: string;
   try {
-    rel = String(fs.readFileSync(marker, 'utf8')).trim();
+    rel = readRegularFile(fs, marker).toString('utf8').trim();
   } catch (error) {
+    if (error instanceof InputFileError) throw new PackError('ERR_BUILDDIR', `Cannot read ${marker} (${readFailure(error)}).`, 'Run `make` in the build root, which writes it.', { cause: error });
     throw new PackError('ERR_BUILDDIR', `${builddir} has no pybuilddir.txt, so it is not a configured and built CPython build root.`, 'Run `make` in the build root first, or pass --lib and --sysconfigdata instead.', { cause: error });
   }
   const dir = path.resolve(builddir, rel);

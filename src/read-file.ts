@@ -1,0 +1,79 @@
+/**
+ * Reading an input file without hanging or filling memory: only regular files
+ * are read. A FIFO would block the read until something writes to it (forever),
+ * a character device such as /dev/zero never ends, and `readFileSync` reads
+ * either into a buffer that grows until the process dies. The file is opened
+ * non-blocking (opening a FIFO does not wait for a writer) and checked with
+ * fstat on the open descriptor, so what is read is what was checked.
+ */
+import nodeFs from 'node:fs';
+import type { PackFs } from './types.js';
+
+/** The most a source (or any other input file) may hold: far above any stdlib module (the largest is under 1 MiB). */
+export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+
+/** Why a file was not read: it is no regular file, or larger than the limit. */
+export class InputFileError extends Error {
+  override name = 'InputFileError';
+  constructor(
+    /** `ENOTREG` (not a regular file) or `EFBIG` (over the limit), like an errno code. */
+    readonly code: 'ENOTREG' | 'EFBIG',
+    /** What it is, for messages: `a FIFO, not a regular file`, `larger than 64 MiB`. */
+    readonly reason: string,
+    readonly path: string,
+  ) {
+    super(`${path}: ${reason}`);
+  }
+}
+
+/** `a FIFO`, `a character device` ...: what a non-regular file is. */
+export function fileKind(stat: nodeFs.Stats): string {
+  if (stat.isFile()) return 'a regular file';
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a FIFO (named pipe)';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+const notRegular = (file: string, stat: nodeFs.Stats) => new InputFileError('ENOTREG', `${fileKind(stat)}, not a regular file`, file);
+
+const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
+
+/**
+ * The bytes of `file` (symbolic links followed), if it is a regular file of at most `limit`
+ * bytes; else throws an InputFileError (or the errno error of open/read).
+ */
+export function readRegularFile(fs: PackFs, file: string, limit = MAX_INPUT_BYTES): Buffer {
+  const first = fs.statSync(file);
+  if (!first.isFile()) throw notRegular(file, first);
+  const constants = fs.constants ?? nodeFs.constants;
+  const fd = fs.openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw notRegular(file, stat); // replaced between the stat and the open
+    const tooBig = () => new InputFileError('EFBIG', `larger than ${mib(limit)}, the most an input file may hold`, file);
+    if (stat.size > limit) throw tooBig();
+    // Read to the end, not just `size` bytes (a file may grow while read), but never past the limit.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(Math.max(stat.size - total, 0) + 1, limit - total + 1, 1 << 24) || 1);
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > limit) throw tooBig();
+      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+    }
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The reason to show for a failed read: the errno code (`EACCES`), or what the file is (`a FIFO, not a regular file`). */
+export function readFailure(error: unknown): string {
+  if (error instanceof InputFileError) return error.reason;
+  return (error as NodeJS.ErrnoException)?.code ?? (error as Error)?.message ?? String(error);
+}
