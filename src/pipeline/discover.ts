@@ -9,10 +9,12 @@
  * followed (a loop would pack nested copies until the kernel's ELOOP, and two
  * links to `.` make the walk exponential). Only regular files are listed: a
  * FIFO, a device or a socket is not (reading one hangs or never ends). Both are
- * reported in `skipped`. The walk is our own rather than fast-glob's, which
- * follows every link and lists every non-directory as a file.
+ * reported in `skipped`. fast-glob lists each tree without following links
+ * (left to itself it follows every link, into loops, and lists every
+ * non-directory as a file); the links are judged here.
  */
 import path from 'node:path';
+import type fgTypes from 'fast-glob';
 import nodeFs from 'node:fs';
 import picomatch from 'picomatch';
 import { PackError } from '../errors.js';
@@ -55,7 +57,15 @@ export interface DiscoverOptions {
   prune?: string[];
 }
 
+/**
+ * fast-glob, loaded on first use (~30 ms): pack() starts the build interpreter
+ * first, so loading it overlaps the interpreter's start-up.
+ */
+let fastGlob: Promise<typeof fgTypes> | undefined;
+const loadFastGlob = () => (fastGlob ??= import('fast-glob').then((m) => m.default));
+
 export async function discover(root: string, fs: PackFs = nodeFs, options: DiscoverOptions = {}): Promise<DiscoverResult> {
+  const fg = await loadFastGlob();
   const prune = options.prune ?? [];
   let stat: nodeFs.Stats;
   try {
@@ -105,64 +115,109 @@ export async function discover(root: string, fs: PackFs = nodeFs, options: Disco
     return undefined;
   };
 
-  const walk = (abs: string, rel: string, real: string): void => {
-    let entries: nodeFs.Dirent[];
+  /**
+   * fast-glob lists the tree below `abs` (walked as `base`) without following links; each link
+   * is then judged here, and a directory link that is followed gets a walk of its own.
+   */
+  const walk = (abs: string, base: string, real: string): void => {
+    let entries: fgTypes.Entry[];
     try {
-      entries = fs.readdirSync(abs, { withFileTypes: true }) as nodeFs.Dirent[];
+      entries = fg.sync('**', {
+        cwd: abs,
+        dot: true,
+        onlyFiles: false,
+        objectMode: true,
+        followSymbolicLinks: false,
+        // Pruned directories are not read at all below the root; in a linked directory the
+        // globs are applied as entries come (below), which gives the same answer.
+        ignore: ['**/__pycache__', '**/__pycache__/**', ...(base === '' ? prune.map((g) => `${g}**`) : [])],
+        fs: fs as unknown as fgTypes.Options['fs'],
+        suppressErrors: false,
+      });
     } catch (error) {
       throw unreadable(error, abs);
     }
-    // Code-point order: which of two ways to one directory is walked must not depend on readdir's order.
-    const named = entries.map((e) => ({ entry: e, name: String(e.name) })).sort((a, b) => compareCodePoints(a.name, b.name));
-    for (const { entry, name } of named) {
-      if (name === '__pycache__') continue;
-      const childRel = rel ? `${rel}/${name}` : name;
-      const childAbs = path.join(abs, name);
-      let target: nodeFs.Stats | undefined;
-      if (entry.isSymbolicLink()) {
-        try {
-          target = fs.statSync(childAbs);
-        } catch {
-          files.push(childRel); // dangling: listed, and reported by the read if it ships
+    // Directories left out (pruned, or reached twice): what is below them is skipped too.
+    const excluded: string[] = [];
+    const isExcluded = (relative: string) => excluded.length > 0 && excluded.some((d) => relative.startsWith(d));
+    const links: fgTypes.Entry[] = [];
+    for (const entry of entries) {
+      const { path: relative, dirent } = entry;
+      if (isExcluded(relative)) continue;
+      if (path.posix.basename(relative) === '__pycache__') {
+        excluded.push(`${relative}/`);
+      } else if (dirent.isSymbolicLink()) {
+        links.push(entry);
+      } else if (dirent.isDirectory()) {
+        const rel = base ? `${base}/${relative}` : relative;
+        if (isPruned(rel)) {
+          if (base !== '') pruned.push(`${rel}/`); // below the root, fast-glob's own query finds them
+          excluded.push(`${relative}/`);
           continue;
         }
-      }
-      const isDir = target ? target.isDirectory() : entry.isDirectory();
-      const isFile = target ? target.isFile() : entry.isFile();
-      if (isDir) {
-        if (isPruned(childRel)) {
-          pruned.push(`${childRel}/`);
+        const entryReal = path.join(real, relative);
+        const first = walked.get(entryReal);
+        if (first !== undefined) {
+          // Reached again inside a linked directory (a link into a directory already walked).
+          skipped.push({ path: rel, code: 'SYMLINK_SKIPPED', message: `${rel}/ is ${entryReal}, already walked as ${shown(first)}; each directory is packed once; not walked again.` });
+          excluded.push(`${relative}/`);
           continue;
         }
-        let childReal = path.join(real, name);
-        if (target) {
-          try {
-            childReal = String(fs.realpathSync(childAbs));
-          } catch (error) {
-            throw unreadable(error, childAbs);
-          }
-          const why = refusal(childRel, String(fs.readlinkSync(childAbs)), childReal, real);
-          if (why) {
-            skipped.push({ path: childRel, code: 'SYMLINK_SKIPPED', message: why });
-            continue;
-          }
-        } else if (walked.has(childReal)) {
-          // Reached again inside a linked directory (a bind mount or a link above it).
-          skipped.push({ path: childRel, code: 'SYMLINK_SKIPPED', message: `${childRel}/ is ${childReal}, already walked as ${shown(walked.get(childReal)!)}; each directory is packed once; not walked again.` });
-          continue;
-        }
-        walked.set(childReal, childRel);
-        dirs.push(childRel);
-        walk(childAbs, childRel, childReal);
-      } else if (isFile) {
-        files.push(childRel);
+        walked.set(entryReal, rel);
+        dirs.push(rel);
+      } else if (dirent.isFile()) {
+        files.push(base ? `${base}/${relative}` : relative);
       } else {
-        const what = target ? `${childRel} -> ${String(fs.readlinkSync(childAbs))} is ${fileKind(target)}` : `${childRel} is ${kindOfEntry(entry)}`;
-        skipped.push({ path: childRel, code: 'SPECIAL_FILE_SKIPPED', message: `${what}, not a regular file (reading it would block or never end); not packed.` });
+        const rel = base ? `${base}/${relative}` : relative;
+        skipped.push({ path: rel, code: 'SPECIAL_FILE_SKIPPED', message: `${rel} is ${kindOfEntry(dirent)}, not a regular file (reading it would block or never end); not packed.` });
+      }
+    }
+    // Links last, in path order (component by component): which of two ways to one directory
+    // is walked must not depend on readdir's order.
+    links.sort((a, b) => comparePathParts(a.path, b.path));
+    for (const { path: relative } of links) {
+      if (isExcluded(relative)) continue;
+      const rel = base ? `${base}/${relative}` : relative;
+      const entryAbs = path.join(abs, relative);
+      let target: nodeFs.Stats;
+      try {
+        target = fs.statSync(entryAbs);
+      } catch {
+        files.push(rel); // dangling: listed, and reported by the read if it ships
+        continue;
+      }
+      if (target.isDirectory()) {
+        if (isPruned(rel)) {
+          if (base !== '') pruned.push(`${rel}/`);
+          continue;
+        }
+        let linkReal: string;
+        try {
+          linkReal = String(fs.realpathSync(entryAbs));
+        } catch (error) {
+          throw unreadable(error, entryAbs);
+        }
+        const why = refusal(rel, String(fs.readlinkSync(entryAbs)), linkReal, path.join(real, path.dirname(relative)));
+        if (why) {
+          skipped.push({ path: rel, code: 'SYMLINK_SKIPPED', message: why });
+          continue;
+        }
+        walked.set(linkReal, rel);
+        dirs.push(rel);
+        walk(entryAbs, rel, linkReal);
+      } else if (target.isFile()) {
+        files.push(rel);
+      } else {
+        skipped.push({ path: rel, code: 'SPECIAL_FILE_SKIPPED', message: `${rel} -> ${String(fs.readlinkSync(entryAbs))} is ${fileKind(target)}, not a regular file (reading it would block or never end); not packed.` });
       }
     }
   };
   walk(root, '', realRoot);
+  if (prune.length) {
+    // The root walk's ignore globs leave pruned directories out altogether; this names them.
+    const found = fg.sync(prune.map((g) => g.slice(0, -1)), { cwd: root, dot: true, onlyDirectories: true, fs: fs as unknown as fgTypes.Options['fs'] });
+    pruned.push(...found.map((d) => `${d}/`));
+  }
   if (files.length === 0) {
     throw new PackError('ERR_LIB_EMPTY', `The stdlib directory ${root} holds no files.`, 'Point --lib at a CPython Lib/ (it has os.py, importlib/, encodings/ ...).');
   }
@@ -178,12 +233,22 @@ export async function discover(root: string, fs: PackFs = nodeFs, options: Disco
   return { root, files, packages, pruned, dirs, skipped };
 }
 
-function kindOfEntry(entry: nodeFs.Dirent): string {
+function kindOfEntry(entry: Pick<nodeFs.Dirent, 'isFIFO' | 'isCharacterDevice' | 'isBlockDevice' | 'isSocket'>): string {
   if (entry.isFIFO()) return 'a FIFO (named pipe)';
   if (entry.isCharacterDevice()) return 'a character device';
   if (entry.isBlockDevice()) return 'a block device';
   if (entry.isSocket()) return 'a socket';
   return 'of an unknown kind';
+}
+
+/** Path order component by component (`a/c` before `a-b`), each compared by code point. */
+function comparePathParts(a: string, b: string): number {
+  const pa = a.split('/');
+  const pb = b.split('/');
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    if (pa[i] !== pb[i]) return compareCodePoints(pa[i], pb[i]);
+  }
+  return pa.length - pb.length;
 }
 
 /** Python's str order: by code point (JS `<` compares UTF-16 units, which differs past the BMP). */
