@@ -69,8 +69,19 @@ export interface PackOptions {
   sources?: PackSources;
   /** Fail when any warning or import-closure violation is reported. @default false */
   strict?: boolean;
-  /** Build-interpreter workers. @default os.availableParallelism() */
+  /**
+   * Build-interpreter workers: an integer from 1 to 256. At most 4 per core are
+   * started, and never more than there are files to compile.
+   * @default os.availableParallelism()
+   */
   jobs?: number;
+  /**
+   * Seconds a build-interpreter worker that has work may send nothing before it is
+   * taken as stuck (ERR_PYTHON_WORKER; it is killed with every process it started).
+   * Measures progress, not the whole compile.
+   * @default PYWASM_WORKER_TIMEOUT, else 60 (300 for a Pyodide)
+   */
+  workerTimeout?: number;
   /** Use the content-addressed cache. @default true */
   cache?: boolean;
   /** @default `node_modules/.cache/pywasm-assets` of the nearest directory with a package.json, else `$XDG_CACHE_HOME/pywasm-assets` or `~/.cache/pywasm-assets` */

@@ -18,7 +18,9 @@ import { main } from '../src/cli.js';
 import { PackError } from '../src/errors.js';
 import { pack } from '../src/index.js';
 import type { PackFs, PackOptions } from '../src/types.js';
+import { availableParallelism } from 'node:os';
 import { REPO as REPO_ROOT } from './helpers.js';
+import { misbehavingPython, pidsOf, stillRunning } from './fixtures/interpreters.js';
 import { bootstrapExternal, captureIO, filesUnder, HAS_PYTHON3, makeTmp, PYTHON3, rmTmp, SMALL_LIB, writeTree } from './fixtures/errors/support.js';
 
 const PY = PYTHON3 ?? 'python3';
@@ -548,7 +550,7 @@ badOption('level 12 and jobs 0 are refused with the flag, the allowed range and 
   assert.is(level.message, '--level must be an integer from 0 to 9; got 12.');
   const jobs = await packError({ ...base, jobs: 0 });
   assert.is(jobs.code, 'ERR_OPTION');
-  assert.is(jobs.message, '--jobs must be a positive integer; got 0.');
+  assert.is(jobs.message, '--jobs must be an integer from 1 to 256; got 0.');
   const profile = await packError({ ...base, profile: 'tiny' as never });
   assert.is(profile.code, 'ERR_OPTION');
   assert.ok(profile.message.includes('--profile must be one of cpython, wasm; got "tiny"'), profile.message);
@@ -563,8 +565,36 @@ badOption('the CLI exits 1 for --level 12 and --jobs 0', inTmp(async (dir) => {
   assert.is(level.stderr, 'error ERR_OPTION: --level must be an integer from 0 to 9; got 12.\n');
   const jobs = await cli(packArgv(base, '--jobs', '0'));
   assert.is(jobs.code, 1);
-  assert.is(jobs.stderr, 'error ERR_OPTION: --jobs must be a positive integer; got 0.\n');
+  assert.ok(jobs.stderr.startsWith('error ERR_OPTION: --jobs must be an integer from 1 to 256; got 0.\n  hint: Leave --jobs out for one worker per core'), jobs.stderr);
   assertNoOutput(base.out!);
+}));
+
+badOption('--jobs 1e9 and --jobs 1000 are refused before any process starts, saying how many run at most', inTmp(async (dir) => {
+  const base = options(dir, { buildPython: path.join(dir, 'never-started') });
+  writeTree(base.lib!, SMALL_LIB);
+  for (const jobs of ['1e9', '1000', '257']) {
+    const r = await cli(packArgv(base, '--jobs', jobs, '--build-python', base.buildPython!));
+    assert.is(r.code, 1, r.stderr);
+    const cores = availableParallelism();
+    assert.is(
+      r.stderr,
+      `error ERR_OPTION: --jobs must be an integer from 1 to 256; got ${Number(jobs)}.\n` +
+        `  hint: Leave --jobs out for one worker per core; at most 4 per core (${4 * cores} here) are started, and never more than there are files to compile.\n`,
+    );
+  }
+  assertNoOutput(base.out!);
+}));
+
+badOption('a valid --jobs above the files to compile starts one worker per file (and one probe)', inTmp(async (dir) => {
+  const { exe, pids } = misbehavingPython(path.join(dir, 'py'), 'python-counted', PY, { slow: 0 });
+  const base = options(dir, { buildPython: exe, jobs: Math.min(8, 4 * availableParallelism()) });
+  writeTree(base.lib!, { 'os.py': 'import sys\n', 'abc.py': '' });
+  const result = await pack(base);
+  // os.py, abc.py and the target's sysconfigdata: three files, so three workers at most.
+  assert.is(result.stats.cacheMisses, 3);
+  const started = pidsOf(pids).filter((p) => p.role === 'sh').length;
+  assert.ok(started <= 4, `${started} interpreters started for 3 files and a probe`);
+  assert.equal(await stillRunning(pids), []);
 }));
 
 badOption.run();

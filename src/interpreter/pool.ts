@@ -50,8 +50,32 @@ export type CompileOutcome =
   | { ok: true; pyc: Uint8Array; imports: unknown[] }
   | { ok: false; error: CompileError; imports: unknown[] };
 
+/**
+ * The most workers started per core: a compile keeps its core busy, so more only
+ * queue for the same CPUs while each holds its memory (~10-30 MB for a CPython,
+ * ~150 MB for a Pyodide).
+ */
+export const JOBS_PER_CORE = 4;
+/** The largest `jobs` accepted: beyond it the value is a mistake (`--jobs 1e9`), not a wish. */
+export const MAX_JOBS = 256;
+
+/** Milliseconds a CPython worker may send nothing while it has work (a batch takes well under 1 s). */
+export const IDLE_TIMEOUT_MS = 60_000;
+/** Milliseconds a Pyodide worker may send nothing while it has work (several times slower than a CPython). */
+export const PYODIDE_IDLE_TIMEOUT_MS = 300_000;
+
+/** The workers `jobs` asks for, at most JOBS_PER_CORE per core of this machine. */
+export function workerCount(jobs: number): number {
+  return Math.min(jobs, JOBS_PER_CORE * availableParallelism());
+}
+
 export interface CompilerPoolOptions {
-  /** Number of worker processes. @default os.availableParallelism() */
+  /**
+   * Number of worker processes: an integer from 1 to MAX_JOBS (256). At most
+   * JOBS_PER_CORE (4) per core are started, and never more than there are files
+   * to compile.
+   * @default os.availableParallelism()
+   */
   jobs?: number;
   /** Start the workers on the first `compile()` instead of now (a fully cached run never starts them). @default false */
   lazy?: boolean;
@@ -61,6 +85,14 @@ export interface CompilerPoolOptions {
    * @default 30000 for a CPython, 120000 for a Pyodide (~2.5 s each on 2 busy cores)
    */
   startTimeout?: number;
+  /**
+   * Milliseconds a worker with work may send nothing (no answer, no byte of one)
+   * before it is taken as stuck: the compile then fails (ERR_PYTHON_WORKER, naming
+   * the worker and its files) and the worker is killed with its process group.
+   * It measures progress, not the whole compile, so a large stdlib never trips it.
+   * @default 60000 for a CPython, 300000 for a Pyodide
+   */
+  idleTimeout?: number;
 }
 
 interface Batch {
@@ -74,6 +106,13 @@ interface Task {
   settings: CompileSettings;
   done: (worker: Worker, frame: Frame) => void;
   failed: (error: Error) => void;
+}
+
+/** `compiling a.py, b.py, c.py and 9 other files`: what a batch is, for messages. */
+function compiling(paths: string[]): string {
+  const named = paths.slice(0, 3).join(', ');
+  const rest = paths.length - 3;
+  return `compiling ${named}${rest > 0 ? ` and ${rest} other file${rest > 1 ? 's' : ''}` : ''}`;
 }
 
 /** Batches that keep every worker busy to the end: largest sources first, ~16 batches per worker. */
@@ -124,17 +163,17 @@ export class CompilerPool {
   private queue: Task[] = [];
   private closed = false;
 
-  private constructor(readonly info: InterpreterInfo, jobs: number, private readonly startTimeout?: number) {
+  private constructor(readonly info: InterpreterInfo, jobs: number, private readonly options: CompilerPoolOptions) {
     this.jobs = jobs;
   }
 
   static async start(info: InterpreterInfo, options: CompilerPoolOptions = {}): Promise<CompilerPool> {
     const jobs = options.jobs ?? availableParallelism();
-    if (!Number.isInteger(jobs) || jobs < 1) {
-      throw new PackError('ERR_OPTION', `jobs must be a positive integer, got ${JSON.stringify(options.jobs)}.`);
+    if (!Number.isInteger(jobs) || jobs < 1 || jobs > MAX_JOBS) {
+      throw new PackError('ERR_OPTION', `jobs must be an integer from 1 to ${MAX_JOBS}, got ${JSON.stringify(options.jobs)}.`);
     }
-    const pool = new CompilerPool(info, jobs, options.startTimeout);
-    if (!options.lazy) await pool.spawn();
+    const pool = new CompilerPool(info, workerCount(jobs), options);
+    if (!options.lazy) await pool.spawn(pool.jobs);
     return pool;
   }
 
@@ -148,15 +187,17 @@ export class CompilerPool {
   /**
    * Starts a lazy pool's workers now, without waiting for them (compile.ts
    * calls it at the first cache miss, so start-up overlaps the cache reads).
+   * `files`: at most that many will be compiled, so no more workers are started.
    * A start failure surfaces at the next `compile()`.
    */
-  prepare(): void {
+  prepare(files = Infinity): void {
     if (this.closed) return;
-    this.spawn().catch(() => {});
+    this.spawn(files).catch(() => {});
   }
 
-  private spawn(): Promise<void> {
-    this.starting ??= this.startWorkers();
+  /** Starts min(jobs, files) workers, once. */
+  private spawn(files: number): Promise<void> {
+    this.starting ??= this.startWorkers(Math.max(1, Math.min(this.jobs, files)));
     return this.starting;
   }
 
@@ -166,26 +207,26 @@ export class CompilerPool {
    * shim costs ~200 ms per start. If that binary does not work on its own (a
    * wrapper script that sets up the environment), falls back to the name as given.
    */
-  private async startWorkers(): Promise<void> {
+  private async startWorkers(count: number): Promise<void> {
     const { executable, resolved } = this.info;
     // A Pyodide answers its directory (absolute) as sys.executable: one way to start it.
-    if (this.info.pyodide !== undefined) return this.launch(isAbsolute(resolved) ? resolved : executable);
+    if (this.info.pyodide !== undefined) return this.launch(isAbsolute(resolved) ? resolved : executable, count);
     const direct = resolved !== executable && isAbsolute(resolved) && existsSync(resolved) ? resolved : undefined;
     if (direct) {
       try {
-        await this.launch(direct);
+        await this.launch(direct, count);
         return;
       } catch {
         // launch() has ended its workers: try the name as given.
       }
     }
-    await this.launch(executable);
+    await this.launch(executable, count);
   }
 
-  private async launch(executable: string): Promise<void> {
+  private async launch(executable: string, count: number): Promise<void> {
     const launch = launchFor(executable, this.info.cwd, false);
-    const limit = this.startTimeout ?? (launch.pyodide ? PYODIDE_TIMEOUT_MS : PROBE_TIMEOUT_MS);
-    this.workers = Array.from({ length: this.jobs }, () => new Worker(launch, this.info.cwd));
+    const limit = this.options.startTimeout ?? (launch.pyodide ? PYODIDE_TIMEOUT_MS : PROBE_TIMEOUT_MS);
+    this.workers = Array.from({ length: count }, () => new Worker(launch, this.info.cwd));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -209,6 +250,8 @@ export class CompilerPool {
     );
     try {
       await Promise.race([answered, timeout]);
+      const idle = this.options.idleTimeout ?? (launch.pyodide ? PYODIDE_IDLE_TIMEOUT_MS : IDLE_TIMEOUT_MS);
+      for (const w of this.workers) w.idleTimeout = idle;
     } catch (error) {
       answered.catch(() => {});
       // None may outlive a failed start (a hung one would never see its stdin close).
@@ -237,8 +280,8 @@ export class CompilerPool {
     checkSettings(settings);
     const outcomes: CompileOutcome[] = new Array(items.length);
     if (items.length === 0) return outcomes;
-    await this.spawn();
-    const batches = makeBatches(items, this.jobs);
+    await this.spawn(items.length);
+    const batches = makeBatches(items, this.workers.length || 1);
     let done = 0;
     await new Promise<void>((resolve, reject) => {
       let remaining = batches.length;
@@ -319,7 +362,7 @@ export class CompilerPool {
           imports: settings.imports ?? true,
           items: batch.indices.map((i) => ({ filename: items[i].filename, size: items[i].source.byteLength })),
         };
-        worker.request(header, batch.indices.map((i) => items[i].source)).then(
+        worker.request(header, batch.indices.map((i) => items[i].source), compiling(batch.indices.map((i) => items[i].path))).then(
           (frame) => {
             worker.inFlight--;
             task.done(worker, frame);

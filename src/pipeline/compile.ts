@@ -156,7 +156,8 @@ export async function compileModules(
       results[i] = { ok: true, pyc: keepPyc ? hit.pyc : undefined, compressed: hit.compressed, crc: hit.crc, method: hit.method, imports: hit.imports, entry, cached: true };
       done++;
     } else {
-      if (misses.length === 0) pool.prepare();
+      // No more workers than files that may miss (this one and those after it).
+      if (misses.length === 0) pool.prepare(items.length - i);
       misses.push(i);
     }
   }
@@ -274,7 +275,7 @@ export async function compileUnits(ctx: Context, units: Unit[]): Promise<void> {
   const { options } = ctx;
   const root = zipRoot(options);
   const items: CompileItem[] = units.map((u) => ({ path: u.path, source: u.source, filename: `${root}/${u.stem}.py` }));
-  const pool = await CompilerPool.start(options.python, { jobs: options.jobs, lazy: true });
+  const pool = await CompilerPool.start(options.python, { jobs: options.jobs, lazy: true, idleTimeout: options.workerTimeout });
   const cache = (ctx.cache ??= openCache({ dir: options.cacheDir, fs: options.fs, enabled: options.cache }));
   const stats: Partial<CompileModulesStats> = {};
   try {

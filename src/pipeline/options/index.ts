@@ -58,6 +58,8 @@ export interface ResolvedOptions {
   sources: PackSources;
   strict: boolean;
   jobs: number;
+  /** Milliseconds a worker with work may send nothing; undefined: the pool's default. */
+  workerTimeout?: number;
   cache: boolean;
   cacheDir: string;
   package: string | false;
@@ -180,6 +182,7 @@ export function completeOptions(inputs: Inputs, python: InterpreterInfo): Resolv
       sources: values.sources,
       strict: values.strict,
       jobs: values.jobs,
+      ...(values.workerTimeout !== undefined ? { workerTimeout: values.workerTimeout } : {}),
       cache: values.cache,
       cacheDir: values.cacheDir,
       package: pkg,
