@@ -699,4 +699,32 @@ writeFails('when renaming the second output into place fails, the first one is n
   assert.equal(filesUnder(opts.out!), [], 'outputs appear complete or not at all');
 }));
 
+writeFails('a directory where the zip goes is an error before anything is written; it is never moved or renamed', inTmp(async (dir) => {
+  const opts = options(dir);
+  writeTree(opts.lib!, SMALL_LIB);
+  const zip = path.join(opts.out!, 'usr', 'local', 'lib', 'python311.zip');
+  writeTree(zip, { 'mine.txt': 'my data' });
+  const before = filesUnder(opts.out!);
+  const err = await packError(opts);
+  assert.is(err.code, 'ERR_WRITE');
+  assert.is(err.message, `${zip} is a directory, where the zip goes; nothing was written.`);
+  assert.is(err.hint, 'Remove that directory (or move it away), or pass another --out.');
+  assert.equal(filesUnder(opts.out!), before, 'the directory is untouched and nothing else was written');
+  assert.equal(nodeFs.readdirSync(path.dirname(zip)), ['python311.zip']);
+  const r = await cli(packArgv(opts));
+  assert.is(r.code, 1);
+  assert.is(r.stderr, `error ERR_WRITE: ${zip} is a directory, where the zip goes; nothing was written.\n  hint: Remove that directory (or move it away), or pass another --out.\n`);
+  assert.equal(filesUnder(opts.out!), before);
+}));
+
+writeFails('a file where a directory of the outputs goes is an error naming it, before anything is written', inTmp(async (dir) => {
+  const opts = options(dir, { package: 'python-stdlib' });
+  writeTree(opts.lib!, SMALL_LIB);
+  writeTree(opts.out!, { usr: 'a file' });
+  const err = await packError(opts);
+  assert.is(err.code, 'ERR_WRITE');
+  assert.ok(err.message.startsWith(`${path.join(opts.out!, 'usr')} is a file, where the directory of `), err.message);
+  assert.equal(filesUnder(opts.out!), ['usr'], 'not even the package, which goes beside usr/');
+}));
+
 writeFails.run();

@@ -79,6 +79,16 @@ write('leaves no output and no temporary file when the second rename fails (e.g.
   assert.equal(listFiles(memory, OUT), [], 'outputs must appear complete or not at all');
 });
 
+write('refuses a directory where an output goes, naming it and what goes there; writes nothing and moves nothing', () => {
+  const fs = makeFs({ [`${OUT}/lib/python311.zip/mine.txt`]: 'mine' });
+  throwsPackError(
+    () => writeFilesAtomic(fs, [{ path: `${OUT}/a.txt`, data: 'a' }, { path: `${OUT}/lib/python311.zip`, data: 'zip', kind: 'zip' }]),
+    'ERR_WRITE',
+    `${OUT}/lib/python311.zip is a directory, where the zip goes; nothing was written.`,
+  );
+  assert.equal(listFiles(fs, OUT), ['lib/python311.zip/mine.txt']);
+});
+
 write.run();
 
 const bestEffort = suite('writeFileBestEffort');

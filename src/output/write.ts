@@ -11,9 +11,53 @@ import type { PackFs } from '../types.js';
 export interface OutputFile {
   path: string;
   data: Uint8Array | string;
+  /** What the file is (`zip`, `os.py`...), for messages. */
+  kind?: string;
 }
 
+/** Names an output in messages: `the zip`, `os.py`. */
+function what(file: OutputFile): string {
+  return file.kind === 'zip' ? 'the zip' : file.kind?.startsWith('package-') ? `the package ${file.kind.slice(8)}` : path.basename(file.path);
+}
+
+/**
+ * ERR_WRITE before anything is written, when something that is not a file sits
+ * where an output goes (a directory is never replaced, nor moved aside), or a
+ * file where one of their directories goes.
+ */
+function checkPlaces(fs: PackFs, files: OutputFile[]): void {
+  for (const file of files) {
+    let stats;
+    try {
+      stats = fs.lstatSync(file.path);
+    } catch {
+      stats = undefined;
+    }
+    if (stats?.isDirectory()) {
+      throw new PackError('ERR_WRITE', `${file.path} is a directory, where ${what(file)} goes; nothing was written.`, 'Remove that directory (or move it away), or pass another --out.');
+    }
+    if (stats) continue;
+    const blocker = fileInTheWay(fs, path.dirname(file.path));
+    if (blocker) {
+      throw new PackError('ERR_WRITE', `${blocker} is a file, where the directory of ${what(file)} (${file.path}) goes; nothing was written.`, 'Remove that file (or move it away), or pass another --out.');
+    }
+  }
+}
+
+/** The nearest existing ancestor of `dir` (itself included) when it is not a directory. */
+function fileInTheWay(fs: PackFs, dir: string): string | undefined {
+  for (let at = dir; ; at = path.dirname(at)) {
+    try {
+      return fs.statSync(at).isDirectory() ? undefined : at;
+    } catch {
+      if (path.dirname(at) === at) return undefined;
+    }
+  }
+}
+
+/** Writes every file or none: ERR_WRITE (nothing written, the previous files in place) when any cannot be. */
 export function writeFilesAtomic(fs: PackFs, files: OutputFile[]): void {
+  checkPlaces(fs, files);
   const suffix = `.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const staged = files.map((file) => ({ final: file.path, tmp: file.path + suffix, backup: file.path + suffix + '.old', data: file.data, backedUp: false, placed: false }));
   let current = files[0]?.path;
@@ -27,6 +71,8 @@ export function writeFilesAtomic(fs: PackFs, files: OutputFile[]): void {
     for (const s of staged) {
       current = s.final;
       if (fs.existsSync(s.final)) {
+        // Checked above; a directory that appeared since is still never moved.
+        if (fs.lstatSync(s.final).isDirectory()) throw Object.assign(new Error(`${s.final} is a directory`), { code: 'EISDIR' });
         fs.renameSync(s.final, s.backup);
         s.backedUp = true;
       }
