@@ -728,3 +728,49 @@ writeFails('a file where a directory of the outputs goes is an error naming it, 
 }));
 
 writeFails.run();
+
+// ---
+const cacheUnusable = pySuite('CACHE_UNUSABLE: a cache that cannot be used is said once, and the run goes on');
+
+cacheUnusable('a --cache-dir that is a file, or a directory where the cache file goes: one warning with the path and why; outputs as without a cache', inTmp(async (dir) => {
+  const base = options(dir, { cache: true });
+  writeTree(base.lib!, SMALL_LIB);
+  const reference = await pack({ ...base, cache: false, out: path.join(dir, 'reference') });
+  const asFile = path.join(dir, 'cache-file');
+  nodeFs.writeFileSync(asFile, 'not a directory');
+  const asDir = path.join(dir, 'cache-dir');
+  nodeFs.mkdirSync(path.join(asDir, 'pack-v2.bin'), { recursive: true });
+  const cases: [string, string][] = [
+    [asFile, `${asFile} is a file, not a directory`],
+    [asDir, `${path.join(asDir, 'pack-v2.bin')} is a directory`],
+  ];
+  for (const [cacheDir, why] of cases) {
+    for (const run of [1, 2]) {
+      const out = path.join(dir, `out-${path.basename(cacheDir)}-${run}`);
+      const result = await pack({ ...base, cacheDir, out });
+      const warnings = result.warnings.filter((w) => w.code === 'CACHE_UNUSABLE');
+      assert.equal(
+        warnings.map((w) => w.message),
+        [`The compile cache cannot be used: ${why}, so every run compiles everything again. Fix that (remove what is in the way, or make the directory writable), pass another --cache-dir, or pass --no-cache.`],
+        `run ${run}`,
+      );
+      assert.is(result.stats.cacheHits, 0);
+      for (const [i, o] of result.outputs.entries()) assert.ok(nodeFs.readFileSync(o.path).equals(nodeFs.readFileSync(reference.outputs[i].path)), `${o.path} is byte-identical`);
+    }
+  }
+  assert.is(nodeFs.readFileSync(asFile, 'utf8'), 'not a directory');
+  assert.equal(nodeFs.readdirSync(path.join(asDir, 'pack-v2.bin')), []);
+  assert.not.ok(nodeFs.readdirSync(asDir).some((name) => name.endsWith('.tmp')), 'no temporary left in the cache directory');
+  const r = await cli(packArgv({ ...base, out: path.join(dir, 'out-cli') }, '--cache-dir', asFile).filter((a) => a !== '--no-cache'));
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(r.stdout.includes(`  warning CACHE_UNUSABLE: The compile cache cannot be used: ${asFile} is a file, not a directory,`), r.stdout);
+}));
+
+cacheUnusable('--no-cache says nothing about it', inTmp(async (dir) => {
+  const base = options(dir, { cacheDir: path.join(dir, 'x'), cache: false });
+  writeTree(base.lib!, SMALL_LIB);
+  nodeFs.writeFileSync(path.join(dir, 'x'), 'a file');
+  assert.equal((await pack(base)).warnings.filter((w) => w.code === 'CACHE_UNUSABLE'), []);
+}));
+
+cacheUnusable.run();

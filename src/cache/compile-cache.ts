@@ -55,7 +55,7 @@ import { createHash } from 'node:crypto';
 import nodeFs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { writeFileBestEffort } from '../output/write.js';
+import { whyUnusable, writeFileBestEffort } from '../output/write.js';
 import type { PackFs } from '../types.js';
 
 export interface CacheEntry {
@@ -94,6 +94,12 @@ export interface PackCache {
   /** The pack file, `<dir>/pack-v2.bin`. */
   readonly file: string;
   readonly stats: CacheStats;
+  /**
+   * Why the pack file could not be read or written, once that happened (the first
+   * reason): `<dir> is a file, not a directory`, `<file> is a directory`, `<dir> is
+   * not writable (EACCES)`... The cache then works as an empty one; the pack says so.
+   */
+  readonly problem: string | undefined;
   /** Reads the pack file (once; `get` does it too when needed). Never rejects. */
   load(): Promise<void>;
   /** The entry for `key` (64 hex digits), or undefined when absent or damaged. Its bytes are its own (not a view of the file). */
@@ -313,6 +319,7 @@ export function openCache(options: OpenCacheOptions): PackCache {
   const fresh = new Map<string, Uint8Array>();
   /** Entries of `base` found damaged: never written back. */
   const bad = new Set<string>();
+  let problem: string | undefined;
 
   const checkKey = (key: string) => {
     if (!/^[0-9a-f]{64}$/.test(key)) throw new TypeError(`cache key must be 64 hex digits, got ${JSON.stringify(key)}`);
@@ -323,8 +330,10 @@ export function openCache(options: OpenCacheOptions): PackCache {
     let buf: Buffer;
     try {
       buf = fs.readFileSync(file) as Buffer;
-    } catch {
-      return; // absent (or unreadable): an empty cache
+    } catch (error) {
+      // Absent: an empty cache. In the way or unreadable: an empty cache too, and the problem is said.
+      problem ??= whyUnusable(fs, file, error as NodeJS.ErrnoException, false);
+      return;
     }
     const parsed = parsePack(buf);
     if (parsed.kind === 'ok') {
@@ -344,6 +353,9 @@ export function openCache(options: OpenCacheOptions): PackCache {
     dir,
     file,
     stats,
+    get problem() {
+      return problem;
+    },
     async load() {
       if (enabled) ensureLoaded();
     },
@@ -408,7 +420,7 @@ export function openCache(options: OpenCacheOptions): PackCache {
       const unchanged = baseValid && fresh.size === 0 && blobs.length === base!.keys.length && blobs.every(([key], i) => key === base!.keys[i]);
       if (unchanged || (!base && !baseValid && blobs.length === 0 && !fs.existsSync(file))) return;
       const data = encodePack(blobs);
-      if (!writeFileBestEffort(fs, file, data)) {
+      if (!writeFileBestEffort(fs, file, data, (error) => (problem ??= whyUnusable(fs, file, error, true)))) {
         stats.writeErrors++;
         return;
       }

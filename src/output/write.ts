@@ -96,17 +96,40 @@ export function writeFilesAtomic(fs: PackFs, files: OutputFile[]): void {
  * its directory. For caches and hints, which are best effort: answers false on
  * any failure, leaving no temporary file behind, and never throws.
  */
-export function writeFileBestEffort(fs: PackFs, file: string, data: Uint8Array | string): boolean {
+export function writeFileBestEffort(fs: PackFs, file: string, data: Uint8Array | string, onError?: (error: NodeJS.ErrnoException) => void): boolean {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, file);
     return true;
-  } catch {
+  } catch (error) {
     bestEffort(() => fs.unlinkSync(tmp));
+    onError?.(error as NodeJS.ErrnoException);
     return false;
   }
+}
+
+/**
+ * Why `file` cannot be read or written, after `error` (ENOENT of a missing file is
+ * no problem: undefined): something in the way (`<path> is a directory`, `<path> is
+ * a file, not a directory`), or the errno code (`<dir> is not writable (EACCES)`).
+ */
+export function whyUnusable(fs: PackFs, file: string, error: NodeJS.ErrnoException, writing: boolean): string | undefined {
+  let stats;
+  try {
+    stats = fs.lstatSync(file);
+  } catch {
+    stats = undefined;
+  }
+  if (stats?.isDirectory()) return `${file} is a directory`;
+  const blocker = fileInTheWay(fs, path.dirname(file));
+  if (blocker) return `${blocker} is a file, not a directory`;
+  if (error.code === 'ENOENT' && !writing) return undefined;
+  if (error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS') {
+    return writing ? `${path.dirname(file)} is not writable (${error.code})` : `${file} is not readable (${error.code})`;
+  }
+  return `${file} cannot be ${writing ? 'written' : 'read'} (${error.code ?? error.message})`;
 }
 
 function bestEffort(fn: () => unknown): void {

@@ -312,6 +312,13 @@ export async function compileUnits(ctx: Context, units: Unit[]): Promise<void> {
   }
   ctx.cacheHits += stats.hits ?? 0;
   ctx.cacheMisses += stats.misses ?? 0;
+  if (cache.problem && !ctx.warnings.some((w) => w.code === 'CACHE_UNUSABLE')) {
+    ctx.warnings.push({
+      code: 'CACHE_UNUSABLE',
+      path: options.cacheDir,
+      message: `The compile cache cannot be used: ${cache.problem}, so ${cache.stats.hits ? 'what this run compiled is not kept' : 'every run compiles everything again'}. Fix that (remove what is in the way, or make the directory writable), pass another --cache-dir, or pass --no-cache.`,
+    });
+  }
   if (stats.corrupt) ctx.warnings.push({ code: 'CACHE_CORRUPT', message: `${stats.corrupt} damaged cache entr${stats.corrupt > 1 ? 'ies were' : 'y was'} found in ${options.cacheDir} and recompiled.` });
 }
 
