@@ -22,7 +22,8 @@ export type PackErrorCode =
   | 'ERR_STRICT'
   | 'ERR_WRITE'
   | 'ERR_PACKAGE'
-  | 'ERR_UNLOADABLE';
+  | 'ERR_UNLOADABLE'
+  | 'ERR_INTERRUPTED';
 
 export class PackError extends Error {
   override name = 'PackError';
@@ -37,4 +38,18 @@ export class PackError extends Error {
   }
   /** Per-item lines (e.g. one `file:line: message` per syntax error). */
   readonly details?: string[];
+}
+
+/**
+ * ERR_INTERRUPTED for an aborted `signal` (the `signal` option): `cause` is the
+ * error the abort made (a killed worker's), if any.
+ */
+export function interrupted(signal: AbortSignal, cause?: unknown): PackError {
+  const by = typeof signal.reason === 'string' ? ` by ${signal.reason}` : '';
+  return new PackError('ERR_INTERRUPTED', `Interrupted${by}: nothing was written, and the previous outputs are as they were.`, undefined, cause === undefined ? undefined : { cause });
+}
+
+/** Throws ERR_INTERRUPTED when `signal` is aborted. */
+export function checkInterrupted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw interrupted(signal);
 }

@@ -100,6 +100,14 @@ export interface PackOptions {
   cwd?: string;
   /** Progress events (compile counts); the library never prints. */
   onProgress?: (event: PackProgress) => void;
+  /**
+   * Stops the run: once aborted, the build-interpreter workers are killed and the
+   * run rejects with ERR_INTERRUPTED before anything is written (the previous
+   * outputs stay as they were). The outputs are written synchronously, all or
+   * none, so an abort never leaves a mixed set; one that comes while they are
+   * written is seen after. The reason, when a string (`'SIGINT'`), is named.
+   */
+  signal?: AbortSignal;
 }
 
 export interface PackProgress {

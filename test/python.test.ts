@@ -437,6 +437,31 @@ processes('a slow worker that keeps answering is never taken as stuck: the limit
   }
 });
 
+processes('an aborted signal kills the workers at once and the compile rejects with ERR_INTERRUPTED; a pool does not start after it', async () => {
+  const info = await getInfo();
+  const { exe, pids } = misbehavingPython(join(tmp, 'abort'), 'python-abort', info.resolved, { slow: 5 });
+  try {
+    const controller = new AbortController();
+    const pool = await CompilerPool.start({ ...info, executable: exe, resolved: exe }, { jobs: 1, signal: controller.signal });
+    try {
+      const compiling = rejects(pool.compile([item('a', 'x = 1\n')], SETTINGS));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const started = Date.now();
+      controller.abort('SIGINT');
+      const error = await within(10_000, 'the compile', compiling);
+      assert.is(error.code, 'ERR_INTERRUPTED');
+      assert.is(error.message, 'Interrupted by SIGINT: nothing was written, and the previous outputs are as they were.');
+      assert.ok(Date.now() - started < 3000, 'rejected at once, not when the worker would have answered');
+    } finally {
+      await within(10_000, 'pool.close()', pool.close());
+    }
+    const late = await rejects(CompilerPool.start(info, { jobs: 1, signal: controller.signal }));
+    assert.is(late.code, 'ERR_INTERRUPTED');
+  } finally {
+    assert.equal(await stillRunning(pids), [], 'processes left running');
+  }
+});
+
 processes('jobs: never more workers than files to compile, and at most 4 per core', async () => {
   const info = await getInfo();
   const cores = availableParallelism();

@@ -55,7 +55,7 @@ import { createHash } from 'node:crypto';
 import nodeFs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { whyUnusable, writeFileBestEffort } from '../output/write.js';
+import { bestEffortTempOwner, removeStaleTemps, whyUnusable, writeFileBestEffort } from '../output/write.js';
 import type { PackFs } from '../types.js';
 
 export interface CacheEntry {
@@ -425,6 +425,8 @@ export function openCache(options: OpenCacheOptions): PackCache {
         return;
       }
       stats.writes++;
+      // Temporaries of runs killed while writing the cache (its pack, listing or answers file).
+      removeStaleTemps(fs, dir, bestEffortTempOwner);
       const parsed = parsePack(data);
       if (parsed.kind === 'ok') base = parsed.index;
       baseValid = true;

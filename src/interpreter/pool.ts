@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
-import { PackError } from '../errors.js';
+import { checkInterrupted, interrupted, PackError } from '../errors.js';
 import type { PackInvalidation } from '../types.js';
 import { launchFor, PROBE_TIMEOUT_MS, PYODIDE_TIMEOUT_MS } from './launch.js';
 import type { InterpreterInfo } from './probe.js';
@@ -93,6 +93,11 @@ export interface CompilerPoolOptions {
    * @default 60000 for a CPython, 300000 for a Pyodide
    */
   idleTimeout?: number;
+  /**
+   * Once aborted, every worker is killed with its process group and the pending
+   * compiles reject with ERR_INTERRUPTED; no worker starts after.
+   */
+  signal?: AbortSignal;
 }
 
 interface Batch {
@@ -172,10 +177,25 @@ export class CompilerPool {
     if (!Number.isInteger(jobs) || jobs < 1 || jobs > MAX_JOBS) {
       throw new PackError('ERR_OPTION', `jobs must be an integer from 1 to ${MAX_JOBS}, got ${JSON.stringify(options.jobs)}.`);
     }
+    checkInterrupted(options.signal);
     const pool = new CompilerPool(info, workerCount(jobs), options);
-    if (!options.lazy) await pool.spawn(pool.jobs);
+    options.signal?.addEventListener('abort', pool.onAbort, { once: true });
+    if (!options.lazy) {
+      try {
+        await pool.spawn(pool.jobs);
+      } catch (error) {
+        options.signal?.removeEventListener('abort', pool.onAbort);
+        throw error;
+      }
+    }
     return pool;
   }
+
+  /** The `signal` was aborted: every worker is ended now, its requests fail. */
+  private readonly onAbort = (): void => {
+    const error = interrupted(this.options.signal!);
+    for (const worker of this.workers) worker.interrupt(error);
+  };
 
   /** Number of live worker processes (0 for a lazy pool that has compiled nothing). */
   get size(): number {
@@ -217,13 +237,15 @@ export class CompilerPool {
         await this.launch(direct, count);
         return;
       } catch {
-        // launch() has ended its workers: try the name as given.
+        // launch() has ended its workers: try the name as given (unless they ended because the run was interrupted).
+        checkInterrupted(this.options.signal);
       }
     }
     await this.launch(executable, count);
   }
 
   private async launch(executable: string, count: number): Promise<void> {
+    checkInterrupted(this.options.signal);
     const launch = launchFor(executable, this.info.cwd, false);
     const limit = this.options.startTimeout ?? (launch.pyodide ? PYODIDE_TIMEOUT_MS : PROBE_TIMEOUT_MS);
     this.workers = Array.from({ length: count }, () => new Worker(launch, this.info.cwd));
@@ -277,6 +299,7 @@ export class CompilerPool {
     onResult?: (index: number, outcome: CompileOutcome) => void,
   ): Promise<CompileOutcome[]> {
     if (this.closed) throw new PackError('ERR_PYTHON_WORKER', 'The compiler pool is closed.');
+    checkInterrupted(this.options.signal);
     checkSettings(settings);
     const outcomes: CompileOutcome[] = new Array(items.length);
     if (items.length === 0) return outcomes;
@@ -384,6 +407,7 @@ export class CompilerPool {
   /** Ends the workers (closes their stdin, waits for them to exit). */
   async close(): Promise<void> {
     this.closed = true;
+    this.options.signal?.removeEventListener('abort', this.onAbort);
     const workers = this.workers;
     this.workers = [];
     await Promise.all(workers.map((w) => w.close()));

@@ -217,6 +217,12 @@ export class Worker {
     void this.kill();
   }
 
+  /** Fails its requests with `error` (ERR_INTERRUPTED) and kills it with its process group. */
+  interrupt(error: PackError): void {
+    this.fail(error);
+    void this.kill();
+  }
+
   get failed(): PackError | undefined {
     return this.failure;
   }

@@ -89,6 +89,60 @@ export function writeFilesAtomic(fs: PackFs, files: OutputFile[]): void {
     throw new PackError('ERR_WRITE', `Cannot write ${current ?? 'the outputs'} (${e.code ?? e.message}).`, 'Check that the output directory is writable and that no directory sits where an output goes (--out).', { cause: error });
   }
   for (const s of staged) bestEffort(() => s.backedUp && fs.rmSync(s.backup, { force: true }));
+  // What a killed run (SIGKILL, a power cut) left beside these outputs is of no use now.
+  for (const dir of new Set(files.map((f) => path.dirname(f.path)))) {
+    const names = new Set(files.filter((f) => path.dirname(f.path) === dir).map((f) => path.basename(f.path)));
+    removeStaleTemps(fs, dir, (name) => {
+      const m = /^(.+)\.tmp-(\d+)-[0-9a-z]+(?:\.old)?$/.exec(name);
+      return m && names.has(m[1]) ? Number(m[2]) : undefined;
+    });
+  }
+}
+
+/** Is process `pid` alive (on this machine)? EPERM: alive, another user's. */
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files in `dir` that `owner(name)` says a process wrote
+ * (its pid), when that process is gone: a run killed while writing (SIGKILL) leaves
+ * them, and no run would otherwise. A live process's temporaries (a concurrent run)
+ * are left alone. Best effort: never throws.
+ */
+export function removeStaleTemps(fs: PackFs, dir: string, owner: (name: string) => number | undefined): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir) as string[];
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const pid = owner(name);
+    if (pid === undefined || !Number.isSafeInteger(pid) || pid <= 0 || isAlive(pid)) continue;
+    const file = path.join(dir, name);
+    try {
+      if (!fs.lstatSync(file).isFile()) continue;
+      fs.unlinkSync(file);
+      removed.push(file);
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
+  }
+  return removed;
+}
+
+/** The pid in a temporary name of writeFileBestEffort (`<name>.<pid>.<8 hex>.tmp`). */
+export function bestEffortTempOwner(name: string): number | undefined {
+  const m = /\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name);
+  return m ? Number(m[1]) : undefined;
 }
 
 /**

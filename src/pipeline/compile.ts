@@ -275,7 +275,7 @@ export async function compileUnits(ctx: Context, units: Unit[]): Promise<void> {
   const { options } = ctx;
   const root = zipRoot(options);
   const items: CompileItem[] = units.map((u) => ({ path: u.path, source: u.source, filename: `${root}/${u.stem}.py` }));
-  const pool = await CompilerPool.start(options.python, { jobs: options.jobs, lazy: true, idleTimeout: options.workerTimeout });
+  const pool = await CompilerPool.start(options.python, { jobs: options.jobs, lazy: true, idleTimeout: options.workerTimeout, signal: options.signal });
   const cache = (ctx.cache ??= openCache({ dir: options.cacheDir, fs: options.fs, enabled: options.cache }));
   const stats: Partial<CompileModulesStats> = {};
   try {

@@ -25,6 +25,7 @@ export interface OptionValues {
   jobs: number;
   /** Milliseconds a worker with work may send nothing; undefined: the pool's default for the interpreter. */
   workerTimeout?: number;
+  signal?: AbortSignal;
   /** `--prefix` as given (checked absolute), if given. */
   prefix?: string;
   add: string[];
@@ -81,6 +82,7 @@ export function optionValues(input: PackOptions, cwd: string): OptionValues {
     level,
     jobs,
     ...(workerTimeout !== undefined ? { workerTimeout: Math.round(workerTimeout * 1000) } : {}),
+    ...(input.signal ? { signal: input.signal } : {}),
     prefix: input.prefix,
     add: (input.add ?? []).map(abs),
     provides: input.provides ?? [],
