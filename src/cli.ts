@@ -1,8 +1,11 @@
 /**
  * The CLI: argv → pack() / explain() → report.ts → exit code.
- * Exit codes: 0 success, 1 failed pack (or warnings under --strict), 2 usage error.
+ * Exit codes: 0 success, 1 failed pack (or warnings under --strict), 2 usage error,
+ * 128+N after signal N (SIGHUP, SIGINT, SIGTERM: see interruptible()).
  */
+import { constants } from 'node:os';
 import yargs from 'yargs';
+import { killWorkers } from './interpreter/worker.js';
 import { explain, moduleName, pack } from './pack.js';
 import { clip, PackError } from './errors.js';
 import { formatError, formatExplain, formatExplainOne, formatSummary, formatWarning } from './report.js';
@@ -68,7 +71,50 @@ function progress(io: CliIO, enabled: boolean): ((e: PackProgress) => void) | un
   };
 }
 
+/** The signals a run handles: a terminal's Ctrl-C, a closed terminal, `kill`, a CI's cancel. */
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * While a run lasts, SIGINT, SIGTERM and SIGHUP do not end the process at once
+ * (which would leave temporary files and, in the rename phase, a mixed set of old and
+ * new outputs): the build-interpreter workers are killed (they run in their own process
+ * groups, so the terminal's Ctrl-C does not reach them) and the run is aborted. It then
+ * stops before writing anything; outputs already being written are finished first, as
+ * they are written synchronously. A second signal ends the process at once, which is
+ * as safe, since a handler never runs in the middle of the write.
+ */
+function interruptible(): { signal: AbortSignal; caught: () => NodeJS.Signals | undefined; dispose: () => void } {
+  const controller = new AbortController();
+  let caught: NodeJS.Signals | undefined;
+  const handler = (sig: NodeJS.Signals) => {
+    killWorkers();
+    if (caught) process.exit(128 + constants.signals[sig]);
+    caught = sig;
+    controller.abort(sig);
+  };
+  for (const sig of SIGNALS) process.on(sig, handler);
+  return { signal: controller.signal, caught: () => caught, dispose: () => SIGNALS.forEach((sig) => process.off(sig, handler)) };
+}
+
 export async function main(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const interrupt = interruptible();
+  try {
+    const code = await mainWith(argv, io, interrupt.signal);
+    // A signal that came during the synchronous write reaches its handler in the event
+    // loop's poll phase: the first setImmediate may run before the next poll, the second
+    // runs after it.
+    for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+    const sig = interrupt.caught();
+    if (!sig) return code;
+    // Outputs complete and then the signal: they stay (a complete new set); the exit code still says it.
+    if (code === 0) io.stderr.write(`interrupted by ${sig} after the outputs were written: they are complete, and were kept.\n`);
+    return 128 + constants.signals[sig];
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+async function mainWith(argv: string[], io: CliIO, signal: AbortSignal): Promise<number> {
   // `pack` is also the default command. Named, yargs renders the whole help text before
   // running it (to show it on a later error): ~50 ms of a ~300 ms warm run. The same
   // command unnamed is spared that; asked for help, it is named as given.
@@ -123,7 +169,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
       () => {},
       (args) =>
         run(async () => {
-          const options = toOptions(args);
+          const options = { ...toOptions(args), signal };
           if (args.explain) {
             const result = await explain(options);
             if (args.json) io.stdout.write(JSON.stringify(result, null, 2) + '\n');
@@ -144,7 +190,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
       (y) => y.positional('query', { type: 'string', describe: 'dotted module (json.decoder) or path (json/decoder.py, test/)' }),
       (args) =>
         run(async () => {
-          const result = await explain(toOptions(args));
+          const result = await explain({ ...toOptions(args), signal });
           const q = String(args.query);
           const asPath = q.replace(/^\/+/, '');
           const matches = result.decisions.filter(

@@ -23,7 +23,8 @@ export type PackErrorCode =
   | 'ERR_WRITE'
   | 'ERR_PACKAGE'
   | 'ERR_UNLOADABLE'
-  | 'ERR_PYODIDE';
+  | 'ERR_PYODIDE'
+  | 'ERR_INTERRUPTED';
 
 export class PackError extends Error {
   override name = 'PackError';
@@ -60,4 +61,18 @@ export function clip(text: string, max = CLIP_CHARACTERS): string {
 /** A user-given value as JSON (strings quoted), clipped. */
 export function shown(value: unknown, max = CLIP_CHARACTERS): string {
   return clip(JSON.stringify(value) ?? String(value), max);
+}
+
+/**
+ * ERR_INTERRUPTED for an aborted `signal` (the `signal` option): `cause` is the
+ * error the abort made (a killed worker's), if any.
+ */
+export function interrupted(signal: AbortSignal, cause?: unknown): PackError {
+  const by = typeof signal.reason === 'string' ? ` by ${signal.reason}` : '';
+  return new PackError('ERR_INTERRUPTED', `Interrupted${by}: nothing was written, and the previous outputs are as they were.`, undefined, cause === undefined ? undefined : { cause });
+}
+
+/** Throws ERR_INTERRUPTED when `signal` is aborted. */
+export function checkInterrupted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw interrupted(signal);
 }

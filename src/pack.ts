@@ -20,7 +20,7 @@ import nodeFs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { warmStart, type RunInput } from './cache/warm-start.js';
-import { PackError } from './errors.js';
+import { checkInterrupted, interrupted, PackError } from './errors.js';
 import { precompressFiles } from './output/precompress.js';
 import { differs, writeFilesAtomic } from './output/write.js';
 import { loadZipWriter } from './output/zip.js';
@@ -81,7 +81,20 @@ function checkStrict(strict: boolean, warnings: PackWarning[]): void {
   throw new PackError('ERR_STRICT', `--strict: ${warnings.length} warning${warnings.length > 1 ? 's' : ''}:\n  ${warnings.map((w) => w.message).join('\n  ')}`, 'Fix the warnings, or drop --strict.', { details: warnings.map((w) => w.message) });
 }
 
+/** The error of a run, or ERR_INTERRUPTED (with it as cause) when the run was interrupted: an abort makes its own errors. */
+function asInterrupted(signal: AbortSignal | undefined, error: unknown): unknown {
+  return signal?.aborted && !(error instanceof PackError && error.code === 'ERR_INTERRUPTED') ? interrupted(signal, error) : error;
+}
+
 export async function pack(input: PackOptions): Promise<PackResult> {
+  try {
+    return await packNow(input);
+  } catch (error) {
+    throw asInterrupted(input.signal, error);
+  }
+}
+
+async function packNow(input: PackOptions): Promise<PackResult> {
   const started = performance.now();
   const rules = rulesFor(input);
   loadZipWriter().catch(() => {}); // loaded while the interpreter starts; used at the end
@@ -90,6 +103,8 @@ export async function pack(input: PackOptions): Promise<PackResult> {
   const { options } = ctx;
   // Files that were there with other contents (a rerun that writes the same bytes replaces nothing).
   const replaced = new Set(files.filter((f) => differs(options.fs, f.path, f.data)).map((f) => f.path));
+  // Synchronous from this check to the last rename: an abort (a signal) is seen after it, never in between.
+  checkInterrupted(input.signal);
   await stage(ctx, 'write', () => writeFilesAtomic(options.fs, files));
 
   const omitted = omittedFiles(decisions);
@@ -136,7 +151,13 @@ export interface ExplainResult {
 /** Decisions for every discovered path, import closure included; writes no outputs (the compile cache may fill). */
 export async function explain(input: PackOptions): Promise<ExplainResult> {
   const rules = rulesFor(input);
-  const { ctx, decisions } = (await warmStart(input, rules, (run) => decide(run, rules))).value;
+  let made;
+  try {
+    made = (await warmStart(input, rules, (run) => decide(run, rules))).value;
+  } catch (error) {
+    throw asInterrupted(input.signal, error);
+  }
+  const { ctx, decisions } = made;
   const { options } = ctx;
   return { version: options.version, target: options.target, profile: options.profile, lib: options.lib, decisions, warnings: ctx.warnings };
 }

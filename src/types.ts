@@ -91,8 +91,19 @@ export interface PackOptions {
   sources?: PackSources;
   /** Fail when any warning or import-closure violation is reported. @default false */
   strict?: boolean;
-  /** Build-interpreter workers. @default os.availableParallelism() */
+  /**
+   * Build-interpreter workers: an integer from 1 to 256. At most 4 per core are
+   * started, and never more than there are files to compile.
+   * @default os.availableParallelism()
+   */
   jobs?: number;
+  /**
+   * Seconds a build-interpreter worker that has work may send nothing before it is
+   * taken as stuck (ERR_PYTHON_WORKER; it is killed with every process it started).
+   * Measures progress, not the whole compile.
+   * @default PYWASM_WORKER_TIMEOUT, else 60 (300 for a Pyodide)
+   */
+  workerTimeout?: number;
   /** Use the content-addressed cache. @default true */
   cache?: boolean;
   /** @default `node_modules/.cache/pywasm-assets` of the nearest directory with a package.json, else `$XDG_CACHE_HOME/pywasm-assets` or `~/.cache/pywasm-assets` */
@@ -111,6 +122,14 @@ export interface PackOptions {
   cwd?: string;
   /** Progress events (compile counts); the library never prints. */
   onProgress?: (event: PackProgress) => void;
+  /**
+   * Stops the run: once aborted, the build-interpreter workers are killed and the
+   * run rejects with ERR_INTERRUPTED before anything is written (the previous
+   * outputs stay as they were). The outputs are written synchronously, all or
+   * none, so an abort never leaves a mixed set; one that comes while they are
+   * written is seen after. The reason, when a string (`'SIGINT'`), is named.
+   */
+  signal?: AbortSignal;
 }
 
 export interface PackProgress {

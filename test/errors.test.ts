@@ -19,7 +19,9 @@ import { PackError } from '../src/errors.js';
 import { checkInsideOut } from '../src/pipeline/assemble.js';
 import { pack } from '../src/index.js';
 import type { PackFs, PackOptions } from '../src/types.js';
+import { availableParallelism } from 'node:os';
 import { REPO as REPO_ROOT } from './helpers.js';
+import { misbehavingPython, pidsOf, stillRunning } from './fixtures/interpreters.js';
 import { bootstrapExternal, captureIO, filesUnder, HAS_PYTHON3, makeTmp, PYTHON3, rmTmp, SMALL_LIB, writeTree } from './fixtures/errors/support.js';
 
 const PY = PYTHON3 ?? 'python3';
@@ -550,7 +552,7 @@ badOption('level 12 and jobs 0 are refused with the flag, the allowed range and 
   assert.is(level.message, '--level must be an integer from 0 to 9; got 12.');
   const jobs = await packError({ ...base, jobs: 0 });
   assert.is(jobs.code, 'ERR_OPTION');
-  assert.is(jobs.message, '--jobs must be a positive integer; got 0.');
+  assert.is(jobs.message, '--jobs must be an integer from 1 to 256; got 0.');
   const profile = await packError({ ...base, profile: 'tiny' as never });
   assert.is(profile.code, 'ERR_OPTION');
   assert.ok(profile.message.includes('--profile must be one of cpython, wasm; got "tiny"'), profile.message);
@@ -565,8 +567,36 @@ badOption('the CLI exits 1 for --level 12 and --jobs 0', inTmp(async (dir) => {
   assert.is(level.stderr, 'error ERR_OPTION: --level must be an integer from 0 to 9; got 12.\n');
   const jobs = await cli(packArgv(base, '--jobs', '0'));
   assert.is(jobs.code, 1);
-  assert.is(jobs.stderr, 'error ERR_OPTION: --jobs must be a positive integer; got 0.\n');
+  assert.ok(jobs.stderr.startsWith('error ERR_OPTION: --jobs must be an integer from 1 to 256; got 0.\n  hint: Leave --jobs out for one worker per core'), jobs.stderr);
   assertNoOutput(base.out!);
+}));
+
+badOption('--jobs 1e9 and --jobs 1000 are refused before any process starts, saying how many run at most', inTmp(async (dir) => {
+  const base = options(dir, { buildPython: path.join(dir, 'never-started') });
+  writeTree(base.lib!, SMALL_LIB);
+  for (const jobs of ['1e9', '1000', '257']) {
+    const r = await cli(packArgv(base, '--jobs', jobs, '--build-python', base.buildPython!));
+    assert.is(r.code, 1, r.stderr);
+    const cores = availableParallelism();
+    assert.is(
+      r.stderr,
+      `error ERR_OPTION: --jobs must be an integer from 1 to 256; got ${Number(jobs)}.\n` +
+        `  hint: Leave --jobs out for one worker per core; at most 4 per core (${4 * cores} here) are started, and never more than there are files to compile.\n`,
+    );
+  }
+  assertNoOutput(base.out!);
+}));
+
+badOption('a valid --jobs above the files to compile starts one worker per file (and one probe)', inTmp(async (dir) => {
+  const { exe, pids } = misbehavingPython(path.join(dir, 'py'), 'python-counted', PY, { slow: 0 });
+  const base = options(dir, { buildPython: exe, jobs: Math.min(8, 4 * availableParallelism()) });
+  writeTree(base.lib!, { 'os.py': 'import sys\n', 'abc.py': '' });
+  const result = await pack(base);
+  // os.py, abc.py and the target's sysconfigdata: three files, so three workers at most.
+  assert.is(result.stats.cacheMisses, 3);
+  const started = pidsOf(pids).filter((p) => p.role === 'sh').length;
+  assert.ok(started <= 4, `${started} interpreters started for 3 files and a probe`);
+  assert.equal(await stillRunning(pids), []);
 }));
 
 badOption.run();
@@ -862,4 +892,78 @@ writeFails('when renaming the second output into place fails, the first one is n
   assert.equal(filesUnder(opts.out!), [], 'outputs appear complete or not at all');
 }));
 
+writeFails('a directory where the zip goes is an error before anything is written; it is never moved or renamed', inTmp(async (dir) => {
+  const opts = options(dir);
+  writeTree(opts.lib!, SMALL_LIB);
+  const zip = path.join(opts.out!, 'usr', 'local', 'lib', 'python311.zip');
+  writeTree(zip, { 'mine.txt': 'my data' });
+  const before = filesUnder(opts.out!);
+  const err = await packError(opts);
+  assert.is(err.code, 'ERR_WRITE');
+  assert.is(err.message, `${zip} is a directory, where the zip goes; nothing was written.`);
+  assert.is(err.hint, 'Remove that directory (or move it away), or pass another --out.');
+  assert.equal(filesUnder(opts.out!), before, 'the directory is untouched and nothing else was written');
+  assert.equal(nodeFs.readdirSync(path.dirname(zip)), ['python311.zip']);
+  const r = await cli(packArgv(opts));
+  assert.is(r.code, 1);
+  assert.is(r.stderr, `error ERR_WRITE: ${zip} is a directory, where the zip goes; nothing was written.\n  hint: Remove that directory (or move it away), or pass another --out.\n`);
+  assert.equal(filesUnder(opts.out!), before);
+}));
+
+writeFails('a file where a directory of the outputs goes is an error naming it, before anything is written', inTmp(async (dir) => {
+  const opts = options(dir, { package: 'python-stdlib' });
+  writeTree(opts.lib!, SMALL_LIB);
+  writeTree(opts.out!, { usr: 'a file' });
+  const err = await packError(opts);
+  assert.is(err.code, 'ERR_WRITE');
+  assert.ok(err.message.startsWith(`${path.join(opts.out!, 'usr')} is a file, where the directory of `), err.message);
+  assert.equal(filesUnder(opts.out!), ['usr'], 'not even the package, which goes beside usr/');
+}));
+
 writeFails.run();
+
+// ---
+const cacheUnusable = pySuite('CACHE_UNUSABLE: a cache that cannot be used is said once, and the run goes on');
+
+cacheUnusable('a --cache-dir that is a file, or a directory where the cache file goes: one warning with the path and why; outputs as without a cache', inTmp(async (dir) => {
+  const base = options(dir, { cache: true });
+  writeTree(base.lib!, SMALL_LIB);
+  const reference = await pack({ ...base, cache: false, out: path.join(dir, 'reference') });
+  const asFile = path.join(dir, 'cache-file');
+  nodeFs.writeFileSync(asFile, 'not a directory');
+  const asDir = path.join(dir, 'cache-dir');
+  nodeFs.mkdirSync(path.join(asDir, 'pack-v2.bin'), { recursive: true });
+  const cases: [string, string][] = [
+    [asFile, `${asFile} is a file, not a directory`],
+    [asDir, `${path.join(asDir, 'pack-v2.bin')} is a directory`],
+  ];
+  for (const [cacheDir, why] of cases) {
+    for (const run of [1, 2]) {
+      const out = path.join(dir, `out-${path.basename(cacheDir)}-${run}`);
+      const result = await pack({ ...base, cacheDir, out });
+      const warnings = result.warnings.filter((w) => w.code === 'CACHE_UNUSABLE');
+      assert.equal(
+        warnings.map((w) => w.message),
+        [`The compile cache cannot be used: ${why}, so every run compiles everything again. Fix that (remove what is in the way, or make the directory writable), pass another --cache-dir, or pass --no-cache.`],
+        `run ${run}`,
+      );
+      assert.is(result.stats.cacheHits, 0);
+      for (const [i, o] of result.outputs.entries()) assert.ok(nodeFs.readFileSync(o.path).equals(nodeFs.readFileSync(reference.outputs[i].path)), `${o.path} is byte-identical`);
+    }
+  }
+  assert.is(nodeFs.readFileSync(asFile, 'utf8'), 'not a directory');
+  assert.equal(nodeFs.readdirSync(path.join(asDir, 'pack-v2.bin')), []);
+  assert.not.ok(nodeFs.readdirSync(asDir).some((name) => name.endsWith('.tmp')), 'no temporary left in the cache directory');
+  const r = await cli(packArgv({ ...base, out: path.join(dir, 'out-cli') }, '--cache-dir', asFile).filter((a) => a !== '--no-cache'));
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(r.stdout.includes(`  warning CACHE_UNUSABLE: The compile cache cannot be used: ${asFile} is a file, not a directory,`), r.stdout);
+}));
+
+cacheUnusable('--no-cache says nothing about it', inTmp(async (dir) => {
+  const base = options(dir, { cacheDir: path.join(dir, 'x'), cache: false });
+  writeTree(base.lib!, SMALL_LIB);
+  nodeFs.writeFileSync(path.join(dir, 'x'), 'a file');
+  assert.equal((await pack(base)).warnings.filter((w) => w.code === 'CACHE_UNUSABLE'), []);
+}));
+
+cacheUnusable.run();

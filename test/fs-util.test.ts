@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isInside, writeFileBestEffort, writeFilesAtomic } from '../src/output/write.js';
@@ -77,6 +78,29 @@ write('leaves no output and no temporary file when the second rename fails (e.g.
   const fs = failingOn(memory, 'renameSync', 2, 'EISDIR');
   throwsPackError(() => writeFilesAtomic(fs, [{ path: `${OUT}/one.txt`, data: '1' }, { path: `${OUT}/two.txt`, data: '2' }]), 'ERR_WRITE', 'EISDIR');
   assert.equal(listFiles(memory, OUT), [], 'outputs must appear complete or not at all');
+});
+
+write('refuses a directory where an output goes, naming it and what goes there; writes nothing and moves nothing', () => {
+  const fs = makeFs({ [`${OUT}/lib/python311.zip/mine.txt`]: 'mine' });
+  throwsPackError(
+    () => writeFilesAtomic(fs, [{ path: `${OUT}/a.txt`, data: 'a' }, { path: `${OUT}/lib/python311.zip`, data: 'zip', kind: 'zip' }]),
+    'ERR_WRITE',
+    `${OUT}/lib/python311.zip is a directory, where the zip goes; nothing was written.`,
+  );
+  assert.equal(listFiles(fs, OUT), ['lib/python311.zip/mine.txt']);
+});
+
+write("removes the temporaries a killed run left beside these outputs (its pid is gone), not a live run's, nor other files", () => {
+  const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+  const fs = makeFs({
+    [`${OUT}/a.txt.tmp-${dead}-k2j4x1`]: 'new, never placed',
+    [`${OUT}/a.txt.tmp-${dead}-k2j4x1.old`]: 'old, moved aside',
+    [`${OUT}/a.txt.tmp-${process.ppid}-zz9zz9`]: 'a concurrent run is writing it',
+    [`${OUT}/b.txt.tmp-${dead}-k2j4x1`]: 'not an output of this run',
+    [`${OUT}/mine.tmp-${dead}-abc`]: 'the user\'s',
+  });
+  writeFilesAtomic(fs, [{ path: `${OUT}/a.txt`, data: 'a' }]);
+  assert.equal(listFiles(fs, OUT), ['a.txt', `a.txt.tmp-${process.ppid}-zz9zz9`, `b.txt.tmp-${dead}-k2j4x1`, `mine.tmp-${dead}-abc`]);
 });
 
 write.run();

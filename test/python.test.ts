@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CompilerPool,
@@ -17,6 +17,7 @@ import {
   type InterpreterInfo,
 } from '../src/interpreter/index.js';
 import { PackError } from '../src/errors.js';
+import { misbehavingPython, pidsOf, stillRunning, within } from './fixtures/interpreters.js';
 
 const PYTHON = process.env.PYWASM_TEST_PYTHON ?? 'python3';
 const tmp = mkdtempSync(join(tmpdir(), 'pywasm-python-'));
@@ -356,3 +357,136 @@ crash('a lazy pool starts no process until it compiles', async () => {
 });
 
 crash.run();
+
+// ---
+
+const processes = suite('Build interpreter processes: process groups, stuck workers, how many');
+
+const SETTINGS = { optimize: 0 as const, invalidation: 'unchecked-hash' as const };
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+processes('a probe of a wrapper script whose child hangs ends at its timeout, with the script and the child killed', async () => {
+  const { exe, pids } = misbehavingPython(join(tmp, 'hang'), 'python-hang', (await getInfo()).resolved, 'hang');
+  try {
+    const started = Date.now();
+    const error = await within(20_000, 'the probe', rejects(probeInterpreter(exe, { timeout: 1500 })));
+    assert.is(error.code, 'ERR_PYTHON_VERSION');
+    assert.is(error.message, `Build interpreter "${exe}" did not answer within 1.5 s, so it was killed with every process it started.`);
+    assert.ok(error.hint!.startsWith(`check that "${exe} -c pass" returns at once (a wrapper script must not wait for anything), or pass --build-python`), error.hint);
+    assert.ok(Date.now() - started < 10_000, 'ended soon after its timeout');
+    assert.equal(pidsOf(pids).map((p) => p.role).sort(), ['sh', 'sleep']);
+  } finally {
+    assert.equal(await stillRunning(pids), [], 'processes left running');
+  }
+});
+
+processes("closing a pool also kills what a worker left running in its process group (a wrapper's background child holding the pipes)", async () => {
+  const info = await getInfo();
+  const { exe, pids } = misbehavingPython(join(tmp, 'leave'), 'python-leave', info.resolved, 'leave-child');
+  try {
+    const pool = await CompilerPool.start({ ...info, executable: exe, resolved: exe }, { jobs: 1 });
+    const out = await pool.compile([item('m', 'value = 1\n')], SETTINGS);
+    assert.ok(out[0].ok);
+    await within(10_000, 'pool.close()', pool.close());
+    assert.ok(pidsOf(pids).some((p) => p.role === 'sleep'), 'the worker started its background child');
+  } finally {
+    assert.equal(await stillRunning(pids), [], 'processes left running');
+  }
+});
+
+processes('a worker that stops answering (SIGSTOP) fails the compile after the idle timeout, naming the worker and its files; it and its child are killed', async () => {
+  const info = await getInfo();
+  const { exe, pids } = misbehavingPython(join(tmp, 'stop'), 'python-stop', info.resolved, 'stop');
+  try {
+    const pool = await CompilerPool.start({ ...info, executable: exe, resolved: exe }, { jobs: 1, idleTimeout: 1000 });
+    try {
+      const started = Date.now();
+      const error = await within(20_000, 'the compile', rejects(pool.compile([item('a', 'x = 1\n'), item('b', 'y = 2\n')], SETTINGS)));
+      assert.is(error.code, 'ERR_PYTHON_WORKER');
+      assert.match(
+        error.message,
+        new RegExp(`^Build interpreter worker \\(${escape(exe)}, pid \\d+\\) sent nothing for 1 s while compiling a\\.py, b\\.py: it is stuck \\(stopped, deadlocked or starved\\), so it was killed with every process it started\\.$`),
+      );
+      assert.match(error.hint!, 'PYWASM_WORKER_TIMEOUT=<seconds> (now 1)');
+      assert.ok(Date.now() - started < 10_000, 'failed soon after the idle timeout');
+      assert.ok(pidsOf(pids).some((p) => p.role === 'stop'), 'the worker stopped itself');
+    } finally {
+      await within(10_000, 'pool.close()', pool.close());
+    }
+  } finally {
+    assert.equal(await stillRunning(pids), [], 'processes left running');
+  }
+});
+
+processes('a slow worker that keeps answering is never taken as stuck: the limit is on silence, not on the whole compile', async () => {
+  const info = await getInfo();
+  const { exe, pids } = misbehavingPython(join(tmp, 'slow'), 'python-slow', info.resolved, { slow: 0.6 });
+  try {
+    const pool = await CompilerPool.start({ ...info, executable: exe, resolved: exe }, { jobs: 1, idleTimeout: 1000 });
+    try {
+      // 200 files: 4 batches of at most 64, two in flight, each answered 0.6 s late (2.4 s in all;
+      // the second batch waits 1.2 s from being sent, but the worker answered 0.6 s before).
+      const items = Array.from({ length: 200 }, (_, i) => item(`m${i}`, `value = ${i}\n`));
+      const out = await within(30_000, 'the compile', pool.compile(items, SETTINGS));
+      assert.ok(out.every((o) => o.ok));
+    } finally {
+      await pool.close();
+    }
+  } finally {
+    assert.equal(await stillRunning(pids), [], 'processes left running');
+  }
+});
+
+processes('an aborted signal kills the workers at once and the compile rejects with ERR_INTERRUPTED; a pool does not start after it', async () => {
+  const info = await getInfo();
+  const { exe, pids } = misbehavingPython(join(tmp, 'abort'), 'python-abort', info.resolved, { slow: 5 });
+  try {
+    const controller = new AbortController();
+    const pool = await CompilerPool.start({ ...info, executable: exe, resolved: exe }, { jobs: 1, signal: controller.signal });
+    try {
+      const compiling = rejects(pool.compile([item('a', 'x = 1\n')], SETTINGS));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const started = Date.now();
+      controller.abort('SIGINT');
+      const error = await within(10_000, 'the compile', compiling);
+      assert.is(error.code, 'ERR_INTERRUPTED');
+      assert.is(error.message, 'Interrupted by SIGINT: nothing was written, and the previous outputs are as they were.');
+      assert.ok(Date.now() - started < 3000, 'rejected at once, not when the worker would have answered');
+    } finally {
+      await within(10_000, 'pool.close()', pool.close());
+    }
+    const late = await rejects(CompilerPool.start(info, { jobs: 1, signal: controller.signal }));
+    assert.is(late.code, 'ERR_INTERRUPTED');
+  } finally {
+    assert.equal(await stillRunning(pids), [], 'processes left running');
+  }
+});
+
+processes('jobs: never more workers than files to compile, and at most 4 per core', async () => {
+  const info = await getInfo();
+  const cores = availableParallelism();
+  const lazy = await CompilerPool.start(info, { jobs: 4 * cores + 2, lazy: true });
+  try {
+    await lazy.compile([item('a', 'x = 1\n'), item('b', 'y = 2\n')], SETTINGS);
+    assert.is(lazy.size, 2, 'one worker per file');
+  } finally {
+    await lazy.close();
+  }
+  const eager = await CompilerPool.start(info, { jobs: 4 * cores + 2 });
+  try {
+    assert.is(eager.size, 4 * cores, '4 per core');
+  } finally {
+    await eager.close();
+  }
+});
+
+processes('jobs above 256 or not a positive integer is ERR_OPTION, and no process starts', async () => {
+  const info = await getInfo();
+  for (const jobs of [1e9, 257, 2.5, 0]) {
+    const error = await rejects(CompilerPool.start({ ...info, executable: join(tmp, 'never-run') }, { jobs, lazy: true }));
+    assert.is(error.code, 'ERR_OPTION');
+    assert.is(error.message, `jobs must be an integer from 1 to 256, got ${jobs}.`);
+  }
+});
+
+processes.run();

@@ -55,7 +55,7 @@ import { createHash } from 'node:crypto';
 import nodeFs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { writeFileBestEffort } from '../output/write.js';
+import { bestEffortTempOwner, removeStaleTemps, whyUnusable, writeFileBestEffort } from '../output/write.js';
 import { readRegularFile } from '../read-file.js';
 import type { PackFs } from '../types.js';
 
@@ -95,6 +95,12 @@ export interface PackCache {
   /** The pack file, `<dir>/pack-v2.bin`. */
   readonly file: string;
   readonly stats: CacheStats;
+  /**
+   * Why the pack file could not be read or written, once that happened (the first
+   * reason): `<dir> is a file, not a directory`, `<file> is a directory`, `<dir> is
+   * not writable (EACCES)`... The cache then works as an empty one; the pack says so.
+   */
+  readonly problem: string | undefined;
   /** Reads the pack file (once; `get` does it too when needed). Never rejects. */
   load(): Promise<void>;
   /** The entry for `key` (64 hex digits), or undefined when absent or damaged. Its bytes are its own (not a view of the file). */
@@ -318,6 +324,7 @@ export function openCache(options: OpenCacheOptions): PackCache {
   const fresh = new Map<string, Uint8Array>();
   /** Entries of `base` found damaged: never written back. */
   const bad = new Set<string>();
+  let problem: string | undefined;
 
   const checkKey = (key: string) => {
     if (!/^[0-9a-f]{64}$/.test(key)) throw new TypeError(`cache key must be 64 hex digits, got ${JSON.stringify(key)}`);
@@ -328,8 +335,11 @@ export function openCache(options: OpenCacheOptions): PackCache {
     let buf: Buffer;
     try {
       buf = readRegularFile(fs, file, Infinity);
-    } catch {
-      return; // absent, unreadable or no regular file (a FIFO would block): an empty cache
+    } catch (error) {
+      // Absent: an empty cache. In the way, unreadable or no regular file (a FIFO would block):
+      // an empty cache too, and the problem is said.
+      problem ??= whyUnusable(fs, file, error as NodeJS.ErrnoException, false);
+      return;
     }
     const parsed = parsePack(buf);
     if (parsed.kind === 'ok') {
@@ -349,6 +359,9 @@ export function openCache(options: OpenCacheOptions): PackCache {
     dir,
     file,
     stats,
+    get problem() {
+      return problem;
+    },
     async load() {
       if (enabled) ensureLoaded();
     },
@@ -413,11 +426,13 @@ export function openCache(options: OpenCacheOptions): PackCache {
       const unchanged = baseValid && fresh.size === 0 && blobs.length === base!.keys.length && blobs.every(([key], i) => key === base!.keys[i]);
       if (unchanged || (!base && !baseValid && blobs.length === 0 && !fs.existsSync(file))) return;
       const data = encodePack(blobs);
-      if (!writeFileBestEffort(fs, file, data)) {
+      if (!writeFileBestEffort(fs, file, data, (error) => (problem ??= whyUnusable(fs, file, error, true)))) {
         stats.writeErrors++;
         return;
       }
       stats.writes++;
+      // Temporaries of runs killed while writing the cache (its pack, listing or answers file).
+      removeStaleTemps(fs, dir, bestEffortTempOwner);
       const parsed = parsePack(data);
       if (parsed.kind === 'ok') base = parsed.index;
       baseValid = true;

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
-import { PackError } from '../errors.js';
+import { checkInterrupted, interrupted, PackError } from '../errors.js';
 import type { PackInvalidation } from '../types.js';
 import { launchFor, PROBE_TIMEOUT_MS, PYODIDE_TIMEOUT_MS } from './launch.js';
 import type { InterpreterInfo } from './probe.js';
@@ -50,13 +50,37 @@ export type CompileOutcome =
   | { ok: true; pyc: Uint8Array; imports: unknown[] }
   | { ok: false; error: CompileError; imports: unknown[] };
 
+/**
+ * The most workers started per core: a compile keeps its core busy, so more only
+ * queue for the same CPUs while each holds its memory (~10-30 MB for a CPython,
+ * ~150 MB for a Pyodide).
+ */
+export const JOBS_PER_CORE = 4;
+/** The largest `jobs` accepted: beyond it the value is a mistake (`--jobs 1e9`), not a wish. */
+export const MAX_JOBS = 256;
+
+/** Milliseconds a CPython worker may send nothing while it has work (a batch takes well under 1 s). */
+export const IDLE_TIMEOUT_MS = 60_000;
+/** Milliseconds a Pyodide worker may send nothing while it has work (several times slower than a CPython). */
+export const PYODIDE_IDLE_TIMEOUT_MS = 300_000;
+
+/** The workers `jobs` asks for, at most JOBS_PER_CORE per core of this machine. */
+export function workerCount(jobs: number): number {
+  return Math.min(jobs, JOBS_PER_CORE * availableParallelism());
+}
+
 export interface CompilerPoolOptions {
   /**
    * Column ranges (PEP 657) in the code objects; false starts the workers with
    * `-X no_debug_ranges` (and checks that their compiler obeys). @default true
    */
   debugRanges?: boolean;
-  /** Number of worker processes. @default os.availableParallelism() */
+  /**
+   * Number of worker processes: an integer from 1 to MAX_JOBS (256). At most
+   * JOBS_PER_CORE (4) per core are started, and never more than there are files
+   * to compile.
+   * @default os.availableParallelism()
+   */
   jobs?: number;
   /** Start the workers on the first `compile()` instead of now (a fully cached run never starts them). @default false */
   lazy?: boolean;
@@ -66,6 +90,19 @@ export interface CompilerPoolOptions {
    * @default 30000 for a CPython, 120000 for a Pyodide (~2.5 s each on 2 busy cores)
    */
   startTimeout?: number;
+  /**
+   * Milliseconds a worker with work may send nothing (no answer, no byte of one)
+   * before it is taken as stuck: the compile then fails (ERR_PYTHON_WORKER, naming
+   * the worker and its files) and the worker is killed with its process group.
+   * It measures progress, not the whole compile, so a large stdlib never trips it.
+   * @default 60000 for a CPython, 300000 for a Pyodide
+   */
+  idleTimeout?: number;
+  /**
+   * Once aborted, every worker is killed with its process group and the pending
+   * compiles reject with ERR_INTERRUPTED; no worker starts after.
+   */
+  signal?: AbortSignal;
 }
 
 interface Batch {
@@ -79,6 +116,13 @@ interface Task {
   settings: CompileSettings;
   done: (worker: Worker, frame: Frame) => void;
   failed: (error: Error) => void;
+}
+
+/** `compiling a.py, b.py, c.py and 9 other files`: what a batch is, for messages. */
+function compiling(paths: string[]): string {
+  const named = paths.slice(0, 3).join(', ');
+  const rest = paths.length - 3;
+  return `compiling ${named}${rest > 0 ? ` and ${rest} other file${rest > 1 ? 's' : ''}` : ''}`;
 }
 
 /** Batches that keep every worker busy to the end: largest sources first, ~16 batches per worker. */
@@ -129,19 +173,39 @@ export class CompilerPool {
   private queue: Task[] = [];
   private closed = false;
 
-  private constructor(readonly info: InterpreterInfo, jobs: number, private readonly startTimeout?: number, readonly debugRanges = true) {
+  private constructor(readonly info: InterpreterInfo, jobs: number, private readonly options: CompilerPoolOptions) {
     this.jobs = jobs;
+  }
+
+  /** Whether the pycs carry column ranges (the workers run without `-X no_debug_ranges`). */
+  get debugRanges(): boolean {
+    return this.options.debugRanges ?? true;
   }
 
   static async start(info: InterpreterInfo, options: CompilerPoolOptions = {}): Promise<CompilerPool> {
     const jobs = options.jobs ?? availableParallelism();
-    if (!Number.isInteger(jobs) || jobs < 1) {
-      throw new PackError('ERR_OPTION', `jobs must be a positive integer, got ${JSON.stringify(options.jobs)}.`);
+    if (!Number.isInteger(jobs) || jobs < 1 || jobs > MAX_JOBS) {
+      throw new PackError('ERR_OPTION', `jobs must be an integer from 1 to ${MAX_JOBS}, got ${JSON.stringify(options.jobs)}.`);
     }
-    const pool = new CompilerPool(info, jobs, options.startTimeout, options.debugRanges ?? true);
-    if (!options.lazy) await pool.spawn();
+    checkInterrupted(options.signal);
+    const pool = new CompilerPool(info, workerCount(jobs), options);
+    options.signal?.addEventListener('abort', pool.onAbort, { once: true });
+    if (!options.lazy) {
+      try {
+        await pool.spawn(pool.jobs);
+      } catch (error) {
+        options.signal?.removeEventListener('abort', pool.onAbort);
+        throw error;
+      }
+    }
     return pool;
   }
+
+  /** The `signal` was aborted: every worker is ended now, its requests fail. */
+  private readonly onAbort = (): void => {
+    const error = interrupted(this.options.signal!);
+    for (const worker of this.workers) worker.interrupt(error);
+  };
 
   /** Number of live worker processes (0 for a lazy pool that has compiled nothing). */
   get size(): number {
@@ -153,15 +217,17 @@ export class CompilerPool {
   /**
    * Starts a lazy pool's workers now, without waiting for them (compile.ts
    * calls it at the first cache miss, so start-up overlaps the cache reads).
+   * `files`: at most that many will be compiled, so no more workers are started.
    * A start failure surfaces at the next `compile()`.
    */
-  prepare(): void {
+  prepare(files = Infinity): void {
     if (this.closed) return;
-    this.spawn().catch(() => {});
+    this.spawn(files).catch(() => {});
   }
 
-  private spawn(): Promise<void> {
-    this.starting ??= this.startWorkers();
+  /** Starts min(jobs, files) workers, once. */
+  private spawn(files: number): Promise<void> {
+    this.starting ??= this.startWorkers(Math.max(1, Math.min(this.jobs, files)));
     return this.starting;
   }
 
@@ -171,26 +237,28 @@ export class CompilerPool {
    * shim costs ~200 ms per start. If that binary does not work on its own (a
    * wrapper script that sets up the environment), falls back to the name as given.
    */
-  private async startWorkers(): Promise<void> {
+  private async startWorkers(count: number): Promise<void> {
     const { executable, resolved } = this.info;
     // A Pyodide answers its directory (absolute) as sys.executable: one way to start it.
-    if (this.info.pyodide !== undefined) return this.launch(isAbsolute(resolved) ? resolved : executable);
+    if (this.info.pyodide !== undefined) return this.launch(isAbsolute(resolved) ? resolved : executable, count);
     const direct = resolved !== executable && isAbsolute(resolved) && existsSync(resolved) ? resolved : undefined;
     if (direct) {
       try {
-        await this.launch(direct);
+        await this.launch(direct, count);
         return;
       } catch {
-        // launch() has ended its workers: try the name as given.
+        // launch() has ended its workers: try the name as given (unless they ended because the run was interrupted).
+        checkInterrupted(this.options.signal);
       }
     }
-    await this.launch(executable);
+    await this.launch(executable, count);
   }
 
-  private async launch(executable: string): Promise<void> {
+  private async launch(executable: string, count: number): Promise<void> {
+    checkInterrupted(this.options.signal);
     const launch = launchFor(executable, this.info.cwd, false, undefined, this.debugRanges ? [] : ['no_debug_ranges']);
-    const limit = this.startTimeout ?? (launch.pyodide ? PYODIDE_TIMEOUT_MS : PROBE_TIMEOUT_MS);
-    this.workers = Array.from({ length: this.jobs }, () => new Worker(launch, this.info.cwd));
+    const limit = this.options.startTimeout ?? (launch.pyodide ? PYODIDE_TIMEOUT_MS : PROBE_TIMEOUT_MS);
+    this.workers = Array.from({ length: count }, () => new Worker(launch, this.info.cwd));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -222,6 +290,8 @@ export class CompilerPool {
     );
     try {
       await Promise.race([answered, timeout]);
+      const idle = this.options.idleTimeout ?? (launch.pyodide ? PYODIDE_IDLE_TIMEOUT_MS : IDLE_TIMEOUT_MS);
+      for (const w of this.workers) w.idleTimeout = idle;
     } catch (error) {
       answered.catch(() => {});
       // None may outlive a failed start (a hung one would never see its stdin close).
@@ -247,11 +317,12 @@ export class CompilerPool {
     onResult?: (index: number, outcome: CompileOutcome) => void,
   ): Promise<CompileOutcome[]> {
     if (this.closed) throw new PackError('ERR_PYTHON_WORKER', 'The compiler pool is closed.');
+    checkInterrupted(this.options.signal);
     checkSettings(settings);
     const outcomes: CompileOutcome[] = new Array(items.length);
     if (items.length === 0) return outcomes;
-    await this.spawn();
-    const batches = makeBatches(items, this.jobs);
+    await this.spawn(items.length);
+    const batches = makeBatches(items, this.workers.length || 1);
     let done = 0;
     await new Promise<void>((resolve, reject) => {
       let remaining = batches.length;
@@ -332,7 +403,7 @@ export class CompilerPool {
           imports: settings.imports ?? true,
           items: batch.indices.map((i) => ({ filename: items[i].filename, size: items[i].source.byteLength })),
         };
-        worker.request(header, batch.indices.map((i) => items[i].source)).then(
+        worker.request(header, batch.indices.map((i) => items[i].source), compiling(batch.indices.map((i) => items[i].path))).then(
           (frame) => {
             worker.inFlight--;
             task.done(worker, frame);
@@ -354,6 +425,7 @@ export class CompilerPool {
   /** Ends the workers (closes their stdin, waits for them to exit). */
   async close(): Promise<void> {
     this.closed = true;
+    this.options.signal?.removeEventListener('abort', this.onAbort);
     const workers = this.workers;
     this.workers = [];
     await Promise.all(workers.map((w) => w.close()));

@@ -50,7 +50,11 @@ export interface ProbeOptions {
    * @default the pack's default cache directory for `cwd`
    */
   cacheDir?: string;
-  /** Milliseconds to wait for the answer. @default 30000 (120000 when a Pyodide must start) */
+  /**
+   * Milliseconds to wait for the answer; then the interpreter is killed with every
+   * process it started (its process group), and the probe fails.
+   * @default 30000 (120000 when a Pyodide must start)
+   */
   timeout?: number;
 }
 
@@ -125,8 +129,14 @@ async function probeNow(executable: string, options: ProbeOptions): Promise<Inte
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      reject(new PackError('ERR_PYTHON_VERSION', `Build interpreter "${executable}" did not answer within ${limit / 1000} s.`, pythonHint));
-      worker.child.kill('SIGKILL');
+      reject(
+        new PackError(
+          'ERR_PYTHON_VERSION',
+          `Build interpreter "${executable}" did not answer within ${limit / 1000} s, so it was killed with every process it started.`,
+          launch.pyodide ? pyodideHint : `check that "${executable} -c pass" returns at once (a wrapper script must not wait for anything), or ${pythonHint}`,
+        ),
+      );
+      void worker.kill();
     }, limit);
   });
   let frame: Frame;

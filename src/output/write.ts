@@ -11,9 +11,53 @@ import type { PackFs } from '../types.js';
 export interface OutputFile {
   path: string;
   data: Uint8Array | string;
+  /** What the file is (`zip`, `os.py`...), for messages. */
+  kind?: string;
 }
 
+/** Names an output in messages: `the zip`, `os.py`. */
+function what(file: OutputFile): string {
+  return file.kind === 'zip' ? 'the zip' : file.kind?.startsWith('package-') ? `the package ${file.kind.slice(8)}` : path.basename(file.path);
+}
+
+/**
+ * ERR_WRITE before anything is written, when something that is not a file sits
+ * where an output goes (a directory is never replaced, nor moved aside), or a
+ * file where one of their directories goes.
+ */
+function checkPlaces(fs: PackFs, files: OutputFile[]): void {
+  for (const file of files) {
+    let stats;
+    try {
+      stats = fs.lstatSync(file.path);
+    } catch {
+      stats = undefined;
+    }
+    if (stats?.isDirectory()) {
+      throw new PackError('ERR_WRITE', `${file.path} is a directory, where ${what(file)} goes; nothing was written.`, 'Remove that directory (or move it away), or pass another --out.');
+    }
+    if (stats) continue;
+    const blocker = fileInTheWay(fs, path.dirname(file.path));
+    if (blocker) {
+      throw new PackError('ERR_WRITE', `${blocker} is a file, where the directory of ${what(file)} (${file.path}) goes; nothing was written.`, 'Remove that file (or move it away), or pass another --out.');
+    }
+  }
+}
+
+/** The nearest existing ancestor of `dir` (itself included) when it is not a directory. */
+function fileInTheWay(fs: PackFs, dir: string): string | undefined {
+  for (let at = dir; ; at = path.dirname(at)) {
+    try {
+      return fs.statSync(at).isDirectory() ? undefined : at;
+    } catch {
+      if (path.dirname(at) === at) return undefined;
+    }
+  }
+}
+
+/** Writes every file or none: ERR_WRITE (nothing written, the previous files in place) when any cannot be. */
 export function writeFilesAtomic(fs: PackFs, files: OutputFile[]): void {
+  checkPlaces(fs, files);
   const suffix = `.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const staged = files.map((file) => ({ final: file.path, tmp: file.path + suffix, backup: file.path + suffix + '.old', data: file.data, backedUp: false, placed: false }));
   let current = files[0]?.path;
@@ -27,6 +71,8 @@ export function writeFilesAtomic(fs: PackFs, files: OutputFile[]): void {
     for (const s of staged) {
       current = s.final;
       if (fs.existsSync(s.final)) {
+        // Checked above; a directory that appeared since is still never moved.
+        if (fs.lstatSync(s.final).isDirectory()) throw Object.assign(new Error(`${s.final} is a directory`), { code: 'EISDIR' });
         fs.renameSync(s.final, s.backup);
         s.backedUp = true;
       }
@@ -43,6 +89,60 @@ export function writeFilesAtomic(fs: PackFs, files: OutputFile[]): void {
     throw new PackError('ERR_WRITE', `Cannot write ${current ?? 'the outputs'} (${e.code ?? e.message}).`, 'Check that the output directory is writable and that no directory sits where an output goes (--out).', { cause: error });
   }
   for (const s of staged) bestEffort(() => s.backedUp && fs.rmSync(s.backup, { force: true }));
+  // What a killed run (SIGKILL, a power cut) left beside these outputs is of no use now.
+  for (const dir of new Set(files.map((f) => path.dirname(f.path)))) {
+    const names = new Set(files.filter((f) => path.dirname(f.path) === dir).map((f) => path.basename(f.path)));
+    removeStaleTemps(fs, dir, (name) => {
+      const m = /^(.+)\.tmp-(\d+)-[0-9a-z]+(?:\.old)?$/.exec(name);
+      return m && names.has(m[1]) ? Number(m[2]) : undefined;
+    });
+  }
+}
+
+/** Is process `pid` alive (on this machine)? EPERM: alive, another user's. */
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files in `dir` that `owner(name)` says a process wrote
+ * (its pid), when that process is gone: a run killed while writing (SIGKILL) leaves
+ * them, and no run would otherwise. A live process's temporaries (a concurrent run)
+ * are left alone. Best effort: never throws.
+ */
+export function removeStaleTemps(fs: PackFs, dir: string, owner: (name: string) => number | undefined): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir) as string[];
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const pid = owner(name);
+    if (pid === undefined || !Number.isSafeInteger(pid) || pid <= 0 || isAlive(pid)) continue;
+    const file = path.join(dir, name);
+    try {
+      if (!fs.lstatSync(file).isFile()) continue;
+      fs.unlinkSync(file);
+      removed.push(file);
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
+  }
+  return removed;
+}
+
+/** The pid in a temporary name of writeFileBestEffort (`<name>.<pid>.<8 hex>.tmp`). */
+export function bestEffortTempOwner(name: string): number | undefined {
+  const m = /\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name);
+  return m ? Number(m[1]) : undefined;
 }
 
 /**
@@ -50,17 +150,40 @@ export function writeFilesAtomic(fs: PackFs, files: OutputFile[]): void {
  * its directory. For caches and hints, which are best effort: answers false on
  * any failure, leaving no temporary file behind, and never throws.
  */
-export function writeFileBestEffort(fs: PackFs, file: string, data: Uint8Array | string): boolean {
+export function writeFileBestEffort(fs: PackFs, file: string, data: Uint8Array | string, onError?: (error: NodeJS.ErrnoException) => void): boolean {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, file);
     return true;
-  } catch {
+  } catch (error) {
     bestEffort(() => fs.unlinkSync(tmp));
+    onError?.(error as NodeJS.ErrnoException);
     return false;
   }
+}
+
+/**
+ * Why `file` cannot be read or written, after `error` (ENOENT of a missing file is
+ * no problem: undefined): something in the way (`<path> is a directory`, `<path> is
+ * a file, not a directory`), or the errno code (`<dir> is not writable (EACCES)`).
+ */
+export function whyUnusable(fs: PackFs, file: string, error: NodeJS.ErrnoException, writing: boolean): string | undefined {
+  let stats;
+  try {
+    stats = fs.lstatSync(file);
+  } catch {
+    stats = undefined;
+  }
+  if (stats?.isDirectory()) return `${file} is a directory`;
+  const blocker = fileInTheWay(fs, path.dirname(file));
+  if (blocker) return `${blocker} is a file, not a directory`;
+  if (error.code === 'ENOENT' && !writing) return undefined;
+  if (error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS') {
+    return writing ? `${path.dirname(file)} is not writable (${error.code})` : `${file} is not readable (${error.code})`;
+  }
+  return `${file} cannot be ${writing ? 'written' : 'read'} (${error.code ?? error.message})`;
 }
 
 function bestEffort(fn: () => unknown): void {

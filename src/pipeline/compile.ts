@@ -157,7 +157,8 @@ export async function compileModules(
       results[i] = { ok: true, pyc: keepPyc ? hit.pyc : undefined, compressed: hit.compressed, crc: hit.crc, method: hit.method, imports: hit.imports, entry, cached: true };
       done++;
     } else {
-      if (misses.length === 0) pool.prepare();
+      // No more workers than files that may miss (this one and those after it).
+      if (misses.length === 0) pool.prepare(items.length - i);
       misses.push(i);
     }
   }
@@ -275,7 +276,7 @@ export async function compileUnits(ctx: Context, units: Unit[]): Promise<void> {
   const { options } = ctx;
   const root = zipRoot(options);
   const items: CompileItem[] = units.map((u) => ({ path: u.path, source: u.source, filename: `${root}/${u.stem}.py` }));
-  const pool = await CompilerPool.start(options.python, { jobs: options.jobs, lazy: true, debugRanges: options.debugRanges });
+  const pool = await CompilerPool.start(options.python, { jobs: options.jobs, lazy: true, debugRanges: options.debugRanges, idleTimeout: options.workerTimeout, signal: options.signal });
   const cache = (ctx.cache ??= openCache({ dir: options.cacheDir, fs: options.fs, enabled: options.cache }));
   const stats: Partial<CompileModulesStats> = {};
   try {
@@ -312,6 +313,13 @@ export async function compileUnits(ctx: Context, units: Unit[]): Promise<void> {
   }
   ctx.cacheHits += stats.hits ?? 0;
   ctx.cacheMisses += stats.misses ?? 0;
+  if (cache.problem && !ctx.warnings.some((w) => w.code === 'CACHE_UNUSABLE')) {
+    ctx.warnings.push({
+      code: 'CACHE_UNUSABLE',
+      path: options.cacheDir,
+      message: `The compile cache cannot be used: ${cache.problem}, so ${cache.stats.hits ? 'what this run compiled is not kept' : 'every run compiles everything again'}. Fix that (remove what is in the way, or make the directory writable), pass another --cache-dir, or pass --no-cache.`,
+    });
+  }
   if (stats.corrupt) ctx.warnings.push({ code: 'CACHE_CORRUPT', message: `${stats.corrupt} damaged cache entr${stats.corrupt > 1 ? 'ies were' : 'y was'} found in ${options.cacheDir} and recompiled.` });
 }
 

@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { PackCache } from '../cache/compile-cache.js';
+import { checkInterrupted } from '../errors.js';
 import type { CompressedEntry } from '../output/zip.js';
 import type { PackWarning } from '../types.js';
 import type { ResolvedOptions } from './options/index.js';
@@ -40,8 +41,9 @@ export function newContext(options: ResolvedOptions, warnings: PackWarning[], ti
   return { options, warnings: [...warnings], timings: { ...timings }, cacheHits: 0, cacheMisses: 0 };
 }
 
-/** Runs one phase, adding its wall time to `ctx.timings[phase]`. */
+/** Runs one phase, adding its wall time to `ctx.timings[phase]`; none starts once the run is interrupted. */
 export async function stage<T>(ctx: Context, phase: string, fn: () => Promise<T> | T): Promise<T> {
+  checkInterrupted(ctx.options.signal);
   const start = performance.now();
   try {
     return await fn();

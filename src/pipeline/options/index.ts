@@ -60,6 +60,10 @@ export interface ResolvedOptions {
   sources: PackSources;
   strict: boolean;
   jobs: number;
+  /** Milliseconds a worker with work may send nothing; undefined: the pool's default. */
+  workerTimeout?: number;
+  /** The `signal` option: checked before each stage, and kills the workers when aborted. */
+  signal?: AbortSignal;
   cache: boolean;
   cacheDir: string;
   package: string | false;
@@ -194,6 +198,8 @@ export function completeOptions(inputs: Inputs, python: InterpreterInfo): Resolv
       sources: values.sources,
       strict: values.strict,
       jobs: values.jobs,
+      ...(values.workerTimeout !== undefined ? { workerTimeout: values.workerTimeout } : {}),
+      ...(values.signal ? { signal: values.signal } : {}),
       cache: values.cache,
       cacheDir: values.cacheDir,
       package: pkg,

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { defaultCacheDir } from '../../cache/cache-dir.js';
 import { clip, PackError, shown } from '../../errors.js';
+import { JOBS_PER_CORE, MAX_JOBS } from '../../interpreter/pool.js';
 import type { PackCompression, PackInvalidation, PackOptions, PackPrecompression, PackProfile, PackSources } from '../../types.js';
 import { MAX_GLOB_LENGTH } from '../rules.js';
 
@@ -30,6 +31,9 @@ export interface OptionValues {
   /** Pyodide mode: the distribution's directory (absolute). */
   pyodide?: string;
   precompress: PackPrecompression[];
+  /** Milliseconds a worker with work may send nothing; undefined: the pool's default for the interpreter. */
+  workerTimeout?: number;
+  signal?: AbortSignal;
   /** `--prefix` as given (checked absolute, without `..`; normalized), if given. */
   prefix?: string;
   add: string[];
@@ -141,7 +145,19 @@ export function optionValues(input: PackOptions, cwd: string): OptionValues {
   const level = input.level ?? 9;
   if (!Number.isInteger(level) || level < 0 || level > 9) throw new PackError('ERR_OPTION', `--level must be an integer from 0 to 9; got ${shown(input.level)}.`);
   const jobs = input.jobs ?? availableParallelism();
-  if (!Number.isInteger(jobs) || jobs < 1) throw new PackError('ERR_OPTION', `--jobs must be a positive integer; got ${shown(input.jobs)}.`);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > MAX_JOBS) {
+    throw new PackError(
+      'ERR_OPTION',
+      `--jobs must be an integer from 1 to ${MAX_JOBS}; got ${shown(input.jobs)}.`,
+      `Leave --jobs out for one worker per core; at most ${JOBS_PER_CORE} per core (${JOBS_PER_CORE * availableParallelism()} here) are started, and never more than there are files to compile.`,
+    );
+  }
+  const envTimeout = process.env.PYWASM_WORKER_TIMEOUT;
+  const workerTimeout = input.workerTimeout ?? (envTimeout ? Number(envTimeout) : undefined);
+  if (workerTimeout !== undefined && !(Number.isFinite(workerTimeout) && workerTimeout > 0)) {
+    const from = input.workerTimeout !== undefined ? 'workerTimeout' : 'PYWASM_WORKER_TIMEOUT';
+    throw new PackError('ERR_OPTION', `${from} must be a number of seconds above 0; got ${shown(input.workerTimeout ?? envTimeout)}.`);
+  }
   if (input.srcdir && input.lib) throw new PackError('ERR_OPTION', 'Pass either --srcdir or --lib, not both.');
   const prefix = input.prefix === undefined ? undefined : checkPrefix(input.prefix, '--prefix', 'Pass an absolute --prefix without ".." segments, like /usr/local.');
   for (const [flag, globs] of [['--keep', input.keep], ['--omit', input.omit]] as const) {
@@ -165,6 +181,8 @@ export function optionValues(input: PackOptions, cwd: string): OptionValues {
     compression: oneOf<PackCompression | 'auto'>(input.compression, [...COMPRESSIONS], 'compression', 'auto'),
     level,
     jobs,
+    ...(workerTimeout !== undefined ? { workerTimeout: Math.round(workerTimeout * 1000) } : {}),
+    ...(input.signal ? { signal: input.signal } : {}),
     prefix,
     add: (input.add ?? []).map(abs),
     provides: input.provides ?? [],
