@@ -35,6 +35,8 @@ function canTrace(): boolean {
   if (straceWorks === undefined) {
     const probe = spawnSync('strace', ['-f', '-qq', '-e', 'trace=openat', '-o', '/dev/null', 'true']);
     straceWorks = !probe.error && probe.status === 0;
+    // CI installs strace (.ci/run): there the trace must run, not quietly fall back.
+    if (!straceWorks && process.env.CI) throw new Error(`CI: strace cannot trace here (${probe.error?.message ?? `exit ${probe.status}: ${String(probe.stderr).trim()}`})`);
     if (!straceWorks) console.log('confinement.test.ts: strace cannot trace here; only the directory snapshots check where runs write.');
   }
   return straceWorks;
