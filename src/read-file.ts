@@ -46,25 +46,37 @@ const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
  * bytes; else throws an InputFileError (or the errno error of open/read).
  */
 export function readRegularFile(fs: PackFs, file: string, limit = MAX_INPUT_BYTES): Buffer {
-  const first = fs.statSync(file);
-  if (!first.isFile()) throw notRegular(file, first);
   const constants = fs.constants ?? nodeFs.constants;
-  const fd = fs.openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  let fd: number;
+  try {
+    fd = fs.openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (error) {
+    // A socket cannot be opened at all (ENXIO): say what it is rather than the errno.
+    let stat: nodeFs.Stats | undefined;
+    try {
+      stat = fs.statSync(file);
+    } catch {
+      // the open's error says it
+    }
+    if (stat && !stat.isFile()) throw notRegular(file, stat);
+    throw error;
+  }
   try {
     const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) throw notRegular(file, stat); // replaced between the stat and the open
+    if (!stat.isFile()) throw notRegular(file, stat);
     const tooBig = () => new InputFileError('EFBIG', `larger than ${mib(limit)}, the most an input file may hold`, file);
     if (stat.size > limit) throw tooBig();
-    // Read to the end, not just `size` bytes (a file may grow while read), but never past the limit.
+    // Read to the end, not just `size` bytes (a file may grow while read), but never past the
+    // limit; a read shorter than asked for is the end (of a regular file).
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
       const chunk = Buffer.allocUnsafe(Math.min(Math.max(stat.size - total, 0) + 1, limit - total + 1, 1 << 24) || 1);
       const n = fs.readSync(fd, chunk, 0, chunk.length, null);
-      if (n === 0) break;
       total += n;
       if (total > limit) throw tooBig();
-      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+      if (n > 0) chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+      if (n < chunk.length) break;
     }
     return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
   } finally {
