@@ -4,12 +4,17 @@
  * Pyodide release of that version (in a child process), then import every shipped
  * module in it and check that every omitted one raises ModuleNotFoundError.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { unzipSync } from 'fflate';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
 import { pack } from '../../src/index.js';
+import { probeInterpreter } from '../../src/interpreter/index.js';
 import type { PackOptions, PackResult } from '../../src/types.js';
-import { isSkipped, moduleName, outermostModules, type ImportReport, type OmittedReport, type PyodideRelease } from './pyodide.js';
+import { REPO } from '../helpers.js';
+import { isSkipped, moduleName, outermostModules, PYODIDE, type ImportReport, type OmittedReport, type PyodideRelease } from './pyodide.js';
 import { PyodideProcess } from './pyodide-process.js';
 
 /** Modules Pyodide's runtime creates itself (its JS bridge; pyodide_js since 0.26), which its packages import. */
@@ -83,4 +88,60 @@ export function embeddedDefaultProblems(result: PackResult): string[] {
   const problems = result.warnings.filter((w) => w.code === 'UNKNOWN_VERSION' || w.code === 'RULE_UNMATCHED' || w.code === 'NO_SYSCONFIGDATA').map((w) => `${w.code}: ${w.message}`);
   if (!result.kept.some((k) => k.origin === 'sysconfigdata' && k.module === '_sysconfigdata__emscripten_wasm32-emscripten')) problems.push('no sysconfigdata in the zip');
   return problems;
+}
+
+/**
+ * The suites of a version proven on a Pyodide release's own sources, compiled by that
+ * Pyodide (3.12 and 3.14: no CPython source tree or native interpreter is reachable here):
+ * the default profile with the facts of its real build (the emscripten-<version> build-root
+ * fixture) boots that Pyodide, every shipped module imports, every omitted one raises
+ * ModuleNotFoundError; the embedded default guesses nothing and writes the sysconfigdata.
+ */
+export function pyodideSourcesSuites(version: '3.12' | '3.14'): void {
+  const release = PYODIDE[version];
+  const builddir = join(REPO, `test/fixtures/builds/emscripten-${version}`);
+  const tmp = mkdtempSync(join(tmpdir(), `pywasm-assets-${version}-`));
+  process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+  const cacheDir = join(tmp, 'cache');
+
+  let proof: Promise<VersionProof> | undefined;
+  const proven = () =>
+    (proof ??= (async () => {
+      const info = await probeInterpreter(release.dir, { cacheDir });
+      return proveInPyodide(release, join(tmp, 'default'), { lib: info.stdlib, buildPython: release.dir, builddir, cacheDir });
+    })());
+
+  const runtime = suite(`${version}: Pyodide ${release.release}'s sources, compiled by Pyodide ${release.release}, in Pyodide ${release.release}`);
+
+  runtime('boots Pyodide, and every shipped module imports', async () => {
+    const p = await proven();
+    console.log(`  ${version}: ${p.shipped.length} shipped, ${p.imports.ok.length} import, ${p.omitted.missing.length + p.omitted.frozen.length} outermost omitted; pack ${p.packMs} ms, load ${p.loadMs} ms`);
+    assert.is(p.result.version, version);
+    assert.equal(p.imports.failed, []);
+    assert.ok(p.shipped.length > 400, `${p.shipped.length} modules shipped`);
+    for (const m of ['typing', 'inspect', 'logging', 'asyncio', 'email.message', 'importlib.metadata', '_pyodide', 'pyodide']) assert.ok(p.imports.ok.includes(m), `${m} ships and imports`);
+  });
+
+  runtime('every omitted module raises ModuleNotFoundError', async () => {
+    const p = await proven();
+    assert.equal(p.omitted.wrong, []);
+    assert.ok(p.omitted.missing.length > 0);
+  });
+
+  runtime('nothing unmatched and no version guessed', async () => {
+    const p = await proven();
+    assert.equal(p.result.warnings.filter((w) => w.code === 'RULE_UNMATCHED' || w.code === 'UNKNOWN_VERSION'), []);
+  });
+
+  runtime.run();
+
+  const embedded = suite(`${version}: the embedded default with Pyodide ${release.release} as build interpreter`);
+
+  embedded(`packs that Pyodide's own stdlib with the built-in description of a stock ${version} build: nothing guessed, nothing unmatched, the sysconfigdata written`, async () => {
+    const result = await pack({ buildPython: release.dir, out: join(tmp, 'embedded'), cacheDir, cwd: tmp });
+    assert.is(result.version, version);
+    assert.equal(embeddedDefaultProblems(result), []);
+  });
+
+  embedded.run();
 }
