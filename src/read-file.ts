@@ -7,6 +7,7 @@
  * fstat on the open descriptor, so what is read is what was checked.
  */
 import nodeFs from 'node:fs';
+import { PackError } from './errors.js';
 import type { PackFs } from './types.js';
 
 /** The most a source (or any other input file) may hold: far above any stdlib module (the largest is under 1 MiB). */
@@ -88,4 +89,13 @@ export function readRegularFile(fs: PackFs, file: string, limit = MAX_INPUT_BYTE
 export function readFailure(error: unknown): string {
   if (error instanceof InputFileError) return error.reason;
   return (error as NodeJS.ErrnoException)?.code ?? (error as Error)?.message ?? String(error);
+}
+
+/** readRegularFile for a file the run cannot do without: a failure is ERR_FILE_UNREADABLE saying why, with `hint`. */
+export function readInputFile(fs: PackFs, file: string, hint: string): Buffer {
+  try {
+    return readRegularFile(fs, file);
+  } catch (error) {
+    throw new PackError('ERR_FILE_UNREADABLE', `Cannot read ${file} (${readFailure(error)}).`, hint, { cause: error });
+  }
 }

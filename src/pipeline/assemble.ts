@@ -9,7 +9,7 @@ import path from 'node:path';
 import { clip, PackError } from '../errors.js';
 import { createPackage } from '../output/packager/index.js';
 import { isInside, type OutputFile } from '../output/write.js';
-import { readFailure, readRegularFile } from '../read-file.js';
+import { readInputFile } from '../read-file.js';
 import { buildZip, type ArchiveEntry } from '../output/zip.js';
 import type { Decision, KeptModule, OmittedFile, PackOutput } from '../types.js';
 import type { ImportGraphReport } from './check-imports.js';
@@ -111,12 +111,7 @@ export function checkInsideOut(options: Pick<ResolvedOptions, 'out' | 'prefix'>,
 
 /** The stdlib's os.py, copied beside the zip (CPython finds its stdlib by it); only a regular file is read. */
 function readOsPy(options: ResolvedOptions): Uint8Array {
-  const file = path.join(options.lib, 'os.py');
-  try {
-    return readRegularFile(options.fs, file);
-  } catch (error) {
-    throw new PackError('ERR_FILE_UNREADABLE', `Cannot read ${file} (${readFailure(error)}).`, 'Replace it with the regular os.py of the stdlib.', { cause: error });
-  }
+  return readInputFile(options.fs, path.join(options.lib, 'os.py'), 'Replace it with the regular os.py of the stdlib.');
 }
 
 /** The result's account of the shipped modules. */

@@ -21,7 +21,7 @@ import { PackError } from '../errors.js';
 import { discoverCached } from '../cache/listing.js';
 import { checkMagic, readMagicFromLib } from '../interpreter/index.js';
 import { isInside } from '../output/write.js';
-import { fileKind, readFailure, readRegularFile } from '../read-file.js';
+import { fileKind, readInputFile } from '../read-file.js';
 import { readMagicFromHeader } from '../versions.js';
 import type { Context } from './context.js';
 import type { ResolvedOptions } from './options/index.js';
@@ -326,14 +326,17 @@ export async function discoverStdlib(ctx: Context, rules: Rule[], ahead?: Discov
  * tree's Include/internal/pycore_magic_number.h. An installed stdlib of 3.14
  * says its version by its directory name (lib/python3.14) instead.
  */
+/** What to do about a file the version check cannot read. */
+const LIB_HINT = 'Replace it with a regular, readable file, or pass another --lib.';
+
 function checkLibMagic(options: ResolvedOptions, tree: DiscoverResult): void {
   const { fs, lib, python } = options;
   if (tree.files.includes('importlib/_bootstrap_external.py')) {
-    const magic = readMagicFromLib(readInput(fs, path.join(lib, 'importlib/_bootstrap_external.py')));
+    const magic = readMagicFromLib(readInputFile(fs, path.join(lib, 'importlib/_bootstrap_external.py'), LIB_HINT).toString('utf8'));
     if (magic !== undefined) return checkMagic(python, magic, lib);
   }
   const header = path.join(path.dirname(lib), 'Include/internal/pycore_magic_number.h');
-  const stated = fs.existsSync(header) ? readMagicFromHeader(readInput(fs, header)) : undefined;
+  const stated = fs.existsSync(header) ? readMagicFromHeader(readInputFile(fs, header, LIB_HINT).toString('utf8')) : undefined;
   if (stated !== undefined) return checkMagic(python, stated, lib);
   const named = /^python(\d+\.\d+)$/.exec(path.basename(lib))?.[1];
   if (named && named !== options.version) {
@@ -341,11 +344,3 @@ function checkLibMagic(options: ResolvedOptions, tree: DiscoverResult): void {
   }
 }
 
-/** A file the version check reads, as text; ERR_FILE_UNREADABLE when it is no regular file or cannot be read. */
-function readInput(fs: PackFs, file: string): string {
-  try {
-    return readRegularFile(fs, file).toString('utf8');
-  } catch (error) {
-    throw new PackError('ERR_FILE_UNREADABLE', `Cannot read ${file} (${readFailure(error)}).`, 'Replace it with a regular, readable file, or pass another --lib.', { cause: error });
-  }
-}
