@@ -7,6 +7,9 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 
+/** The cache's subdirectory where Pyodide distributions' stdlibs are extracted (by content). */
+export const PYODIDE_STDLIB_DIR = 'pyodide-stdlib';
+
 /**
  * Where the compile cache lives by default: `node_modules/.cache/pywasm-assets` of the
  * nearest directory with a package.json (the find-cache-dir convention), else the

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultCacheDir } from '../cache/cache-dir.js';
+import { defaultCacheDir, PYODIDE_STDLIB_DIR } from '../cache/cache-dir.js';
 import { PackError } from '../errors.js';
 
 /** Milliseconds a CPython may take to start and answer. */
@@ -87,7 +87,7 @@ export function launchFor(executable: string, cwd: string | undefined, probe: bo
     return { command: executable, args: ['-E', '-s', '-S', '-B', ...x, workerScript, ...(probe ? ['--probe'] : [])], label: executable, pyodide: false };
   }
   const host = pyodideHost();
-  const stdlibCache = probe ? ['--stdlib-cache', path.join(cacheDir ?? defaultCacheDir(cwd ?? process.cwd()), 'pyodide-stdlib')] : [];
+  const stdlibCache = probe ? ['--stdlib-cache', path.join(cacheDir ?? defaultCacheDir(cwd ?? process.cwd()), PYODIDE_STDLIB_DIR)] : [];
   return {
     command: process.execPath,
     args: [...host.nodeArgs, host.script, dir, ...(probe ? ['--probe'] : []), ...stdlibCache, ...x],

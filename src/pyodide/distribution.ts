@@ -10,13 +10,11 @@ import { createHash } from 'node:crypto';
 import nodeFs from 'node:fs';
 import path from 'node:path';
 import { unzipSync } from 'fflate';
+import { PYODIDE_STDLIB_DIR } from '../cache/cache-dir.js';
 import { PackError } from '../errors.js';
 import type { PackFs } from '../types.js';
 
 export const STDLIB_ZIP = 'python_stdlib.zip';
-
-/** Where a distribution's stdlib is extracted, below the cache directory. */
-export const EXTRACTED_DIR = 'pyodide-stdlib';
 
 const HINT = 'Pass --pyodide <the directory of an installed npm package pyodide (0.25 or later), e.g. node_modules/pyodide>.';
 
@@ -115,11 +113,11 @@ export function stdlibDirectory(dist: PyodideDistribution, cacheDir: string, fs:
     throw new PackError('ERR_PYODIDE', `Cannot read ${dist.stdlibZip} (${(error as NodeJS.ErrnoException).code ?? error}).`, HINT, { cause: error });
   }
   try {
-    return extractStdlib(zip, dist.python ?? dist.release, path.join(cacheDir, EXTRACTED_DIR), fs);
+    return extractStdlib(zip, dist.python ?? dist.release, path.join(cacheDir, PYODIDE_STDLIB_DIR), fs);
   } catch (error) {
     throw new PackError(
       'ERR_PYODIDE',
-      `Cannot extract ${dist.stdlibZip} below ${path.join(cacheDir, EXTRACTED_DIR)}: ${(error as Error).message}.`,
+      `Cannot extract ${dist.stdlibZip} below ${path.join(cacheDir, PYODIDE_STDLIB_DIR)}: ${(error as Error).message}.`,
       'Check that the zip is intact (reinstall the package) and that the cache directory is writable (--cache-dir).',
       { cause: error },
     );
