@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { readRegularFile } from '../read-file.js';
 import type { PackFs, PackOutput, PackPrecompression } from '../types.js';
 import { writeFileBestEffort, type OutputFile } from './write.js';
 
@@ -62,7 +63,7 @@ const digest = (data: Uint8Array) => createHash('sha256').update(data).digest('h
 function fromCache(fs: PackFs, file: string, data: Uint8Array, hash: string, encoding: PackPrecompression): Uint8Array | undefined {
   let copy: Uint8Array;
   try {
-    copy = fs.readFileSync(file);
+    copy = readRegularFile(fs, file, Infinity); // a FIFO there would block a plain read
     if (digest(decompress(copy, encoding)) !== hash) return undefined;
     const now = new Date();
     fs.utimesSync(file, now, now); // used last: kept longest
