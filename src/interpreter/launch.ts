@@ -9,9 +9,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { defaultCacheDir, PYODIDE_STDLIB_DIR } from '../cache/cache-dir.js';
 import { PackError } from '../errors.js';
+import { FROM_SOURCES, PYODIDE_HOST_SCRIPT, WORKER_SCRIPTS_DIR } from '../package-paths.js';
 
 /** Milliseconds a CPython may take to start and answer. */
 export const PROBE_TIMEOUT_MS = 30_000;
@@ -23,8 +23,8 @@ export const pythonHint = "pass --build-python <path to a CPython of the stdlib'
 /** The hint of a Pyodide distribution that is incomplete or does not start. */
 export const pyodideHint = 'pass --build-python <a Pyodide distribution: the directory of the npm package pyodide, holding pyodide.mjs>';
 
-/** Where worker.py lives: next to this module, in src/interpreter/python/ or dist/interpreter/python/. */
-export const workerScript = fileURLToPath(new URL('./python/worker.py', import.meta.url));
+/** Where worker.py lives: src/interpreter/python/ or dist/interpreter/python/. */
+export const workerScript = path.join(WORKER_SCRIPTS_DIR, 'worker.py');
 
 /**
  * The Pyodide host script and the Node arguments that run it: pyodide-host.js
@@ -32,11 +32,7 @@ export const workerScript = fileURLToPath(new URL('./python/worker.py', import.m
  * beside this one with tsx's loader.
  */
 function pyodideHost(): { script: string; nodeArgs: string[] } {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) {
-    return { script: here.replace(/launch\.ts$/, 'pyodide-host.ts'), nodeArgs: ['--import', import.meta.resolve('tsx')] };
-  }
-  return { script: fileURLToPath(new URL('./pyodide-host.js', import.meta.url)), nodeArgs: [] };
+  return { script: PYODIDE_HOST_SCRIPT, nodeArgs: FROM_SOURCES ? ['--import', import.meta.resolve('tsx')] : [] };
 }
 
 /**
@@ -102,7 +98,7 @@ export function launchFor(executable: string, cwd: string | undefined, probe: bo
  */
 export function workerDigest(pyodide?: string): string {
   const hash = createHash('sha256');
-  const files = ['worker.py', 'imports.py'].map((name) => [name, fileURLToPath(new URL(`./python/${name}`, import.meta.url))]);
+  const files = ['worker.py', 'imports.py'].map((name) => [name, path.join(WORKER_SCRIPTS_DIR, name)]);
   if (pyodide !== undefined) files.push(['pyodide-host', pyodideHost().script]);
   for (const [name, file] of files) {
     hash.update(name + '\0');

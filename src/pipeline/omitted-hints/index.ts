@@ -6,7 +6,9 @@
  * src/pipeline/omitted-hints/omitted_hints.py.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { PackError } from '../../errors.js';
+import { HINT_TEMPLATES_DIR } from '../../package-paths.js';
 import type { Decision } from '../../types.js';
 import { checkCompileFailures, compileUnits } from '../compile.js';
 import type { Context, Unit } from '../context.js';
@@ -33,7 +35,7 @@ export interface RenderedModule {
 }
 
 // Templates ship next to the compiled code (npm run build copies src/**/*.py to dist/).
-const templateUrl = (name: string) => new URL(`./${name}`, import.meta.url);
+const templateUrl = (name: string) => path.join(HINT_TEMPLATES_DIR, name);
 
 /**
  * Python source of the hint modules for `omitted`, sorted by path. The output is
