@@ -238,11 +238,12 @@ export interface PackStats {
   cacheHits: number;
   cacheMisses: number;
   /**
-   * How the run started (cache/warm-start.ts): `confirmed` ran on the build interpreter's
-   * last answer while it started, and it answered the same; `stale` found another answer and
-   * ran again; `none` had no last answer.
+   * How the run started (cache/warm-start.ts): `trusted` took the build interpreter's last
+   * answer without starting it, its identity (executable, launcher state) being unchanged;
+   * `confirmed` ran on the last answer while it started, and it answered the same; `stale`
+   * found another answer and ran again; `none` had no last answer.
    */
-  warmStart: 'confirmed' | 'stale' | 'none';
+  warmStart: 'trusted' | 'confirmed' | 'stale' | 'none';
   /** Milliseconds per phase. */
   timings: Record<string, number>;
 }

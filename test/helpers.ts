@@ -118,3 +118,17 @@ function checkPackError(caught: unknown, code: PackErrorCode, fragments: (string
   for (const fragment of fragments) assert.match(error.message, fragment);
   return error;
 }
+
+/**
+ * A small copy of the machine's stdlib (os.py and what a pack of it imports) in a new
+ * temporary directory: `{ top, lib: top/Lib }`. The caller removes `top`.
+ */
+export function smallStdlib(): { top: string; lib: string } {
+  const stdlib = runPython('import sysconfig; print(sysconfig.get_paths()["stdlib"])').trim();
+  const top = makeTmp('pywasm-small-');
+  const lib = path.join(top, 'Lib');
+  for (const rel of ['os.py', 'posixpath.py', 'genericpath.py', 'stat.py', 'abc.py', 'codecs.py', 'io.py', 'importlib/_bootstrap_external.py', 'importlib/__init__.py', 'encodings']) {
+    nodeFs.cpSync(path.join(stdlib, rel), path.join(lib, rel), { recursive: true, filter: (src) => !src.includes('__pycache__') });
+  }
+  return { top, lib };
+}

@@ -14,13 +14,13 @@
  * options alone: --lib, --srcdir, --builddir) still starts at once, beside the probe.
  */
 import { performance } from 'node:perf_hooks';
-import { probeInterpreter, type InterpreterInfo } from '../interpreter/index.js';
+import { probeInterpreter, probeStart, type InterpreterInfo } from '../interpreter/index.js';
 import type { DiscoveryAhead } from '../pipeline/discover.js';
 import { discover } from '../pipeline/discover.js';
 import { completeOptions, readInputs, type ResolveResult } from '../pipeline/options/index.js';
 import { prunedDirectories, type Rule, type RuleContext } from '../pipeline/rules.js';
 import type { PackOptions } from '../types.js';
-import { loadInterpreterHint, saveInterpreterHint } from './interpreter-answers.js';
+import { identityOf, loadInterpreterHint, saveInterpreterHint, trustedAnswer } from './interpreter-answers.js';
 import { discoverCached } from './listing.js';
 
 /** What a pipeline run is given: the options resolved with one interpreter answer, and a walk begun ahead. */
@@ -36,28 +36,38 @@ export function sameAnswer(a: InterpreterInfo, b: InterpreterInfo): boolean {
 }
 
 /**
- * Runs `run` (the pipeline, which must not write outputs) with the options resolved
- * from `input` and the build interpreter's answer, on the last answer first when
- * there is one; returns the run whose answer the interpreter confirmed.
+ * How a run started: `trusted` took the last answer as it is, the interpreter's
+ * identity being unchanged (interpreter-identity.ts), without starting it;
+ * `confirmed` ran on the last answer, which the interpreter then gave again; `stale`
+ * found another answer and ran again with it; `none` had no last answer.
  */
-/**
- * How a run started: `confirmed` ran on the last answer, which the interpreter then gave
- * again; `stale` found another answer and ran again with it; `none` had no last answer.
- */
-export type WarmState = 'confirmed' | 'stale' | 'none';
+export type WarmState = 'trusted' | 'confirmed' | 'stale' | 'none';
 
+/**
+ * Runs `run` (the pipeline, which must not write outputs) with the options resolved
+ * from `input` and the build interpreter's answer: the last answer as it is when its
+ * identity holds; else on the last answer first when there is one, beside the
+ * probe; returns the run whose answer the interpreter confirmed.
+ */
 export async function warmStart<T>(input: PackOptions, rules: Rule[], run: (resolved: RunInput) => Promise<T>): Promise<{ value: T; warm: WarmState }> {
   const started = performance.now();
   const inputs = readInputs(input);
   const resolved = (python: InterpreterInfo): RunInput => ({ ...completeOptions(inputs, python), ahead, resolveMs: Math.round(performance.now() - started) });
+  const answers = input.cache === false ? undefined : inputs.cacheDir;
+  const ahead = walkAhead(inputs.lib, inputs.fs, answers, rules, input);
+  const hint = answers ? loadInterpreterHint(inputs.fs, answers, inputs.python.executable, inputs.cwd) : undefined;
+  const trusted = trustedAnswer(hint, inputs.python.executable, inputs.cwd);
+  if (trusted) return { value: await run(resolved(trusted)), warm: 'trusted' };
+
+  const probeStarted = probeStart(inputs.python.executable, inputs.cwd);
   const probing = probeInterpreter(inputs.python.executable, { cwd: inputs.cwd, cacheDir: inputs.cacheDir }).catch((error) => {
     throw inputs.python.explain(error);
   });
   probing.catch(() => {}); // awaited below
-  const answers = input.cache === false ? undefined : inputs.cacheDir;
-  const ahead = walkAhead(inputs.lib, inputs.fs, answers, rules, input);
-  const last = answers ? loadInterpreterHint(inputs.fs, answers, inputs.python.executable, inputs.cwd) : undefined;
-
+  const record = (python: InterpreterInfo) => {
+    if (answers) saveInterpreterHint(inputs.fs, answers, python, inputs.cwd, identityOf(python, inputs.cwd, probeStarted));
+  };
+  const last = hint?.info;
   if (last) {
     let guessed: { ok: true; value: T } | { ok: false; error: unknown };
     try {
@@ -66,16 +76,16 @@ export async function warmStart<T>(input: PackOptions, rules: Rule[], run: (reso
       guessed = { ok: false, error };
     }
     const python = await probing;
+    record(python);
     if (sameAnswer(python, last)) {
       if (!guessed.ok) throw guessed.error;
       return { value: guessed.value, warm: 'confirmed' };
     }
     // The interpreter behind this name changed: everything is redone with its real answer.
-    if (answers) saveInterpreterHint(inputs.fs, answers, python, inputs.cwd);
     return { value: await run(resolved(python)), warm: 'stale' };
   }
   const python = await probing;
-  if (answers) saveInterpreterHint(inputs.fs, answers, python, inputs.cwd);
+  record(python);
   return { value: await run(resolved(python)), warm: 'none' };
 }
 

@@ -19,5 +19,5 @@
  */
 export { checkMagic, pythonVersionForMagic, readMagicFromLib } from './magic.js';
 export { pyodideDirOf, workerScript } from './launch.js';
-export { prefetchInterpreter, probeInterpreter, type InterpreterInfo, type ProbeOptions } from './probe.js';
+export { prefetchInterpreter, probeInterpreter, probeStart, type InterpreterInfo, type ProbeOptions } from './probe.js';
 export { CompilerPool, type CompileError, type CompileItem, type CompileOutcome, type CompilerPoolOptions, type CompileSettings } from './pool.js';

@@ -84,8 +84,8 @@ function parseInfo(executable: string, header: any, cwd: string | undefined): In
   };
 }
 
-/** Probes started ahead by prefetchInterpreter, by cwd and executable. */
-const prefetched = new Map<string, Promise<InterpreterInfo>>();
+/** Probes started ahead by prefetchInterpreter, by cwd and executable, and when (epoch ms). */
+const prefetched = new Map<string, { probing: Promise<InterpreterInfo>; startedAt: number }>();
 const probeKey = (executable: string, cwd: string | undefined) => `${cwd ?? process.cwd()}\0${executable}`;
 
 /**
@@ -97,9 +97,15 @@ const probeKey = (executable: string, cwd: string | undefined) => `${cwd ?? proc
 export function prefetchInterpreter(executable: string, cwd?: string): void {
   const key = probeKey(executable, cwd);
   if (prefetched.has(key)) return;
+  const startedAt = Date.now();
   const probing = probeNow(executable, { cwd });
   probing.catch(() => {}); // reported to whoever takes it
-  prefetched.set(key, probing);
+  prefetched.set(key, { probing, startedAt });
+}
+
+/** When (epoch ms) the probe probeInterpreter() would take for `executable` in `cwd` started: at once, or when it was prefetched. */
+export function probeStart(executable: string, cwd?: string): number {
+  return prefetched.get(probeKey(executable, cwd))?.startedAt ?? Date.now();
 }
 
 /**
@@ -117,7 +123,7 @@ export function probeInterpreter(executable: string, options: ProbeOptions = {})
   const ahead = prefetched.get(key);
   if (ahead) {
     prefetched.delete(key);
-    return ahead;
+    return ahead.probing;
   }
   return probeNow(executable, options);
 }
