@@ -19,6 +19,7 @@
 import nodeFs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { loadResult, ReadRecorder, resultKey, saveResult } from './cache/result-memo.js';
 import { warmStart, type RunInput } from './cache/warm-start.js';
 import { checkInterrupted, interrupted, PackError } from './errors.js';
 import { precompressFiles } from './output/precompress.js';
@@ -28,11 +29,11 @@ import { assembleOutputs, checkStartupModules, keptModules, omittedFiles, type P
 import { analyzeImports, type ImportGraphReport } from './pipeline/check-imports.js';
 import { checkCompileFailures, compileUnits } from './pipeline/compile.js';
 import { newContext, stage, type Context, type Unit } from './pipeline/context.js';
-import { discoverStdlib, moduleName } from './pipeline/discover.js';
+import { discoverStdlib, moduleName, type DiscoverResult } from './pipeline/discover.js';
 import { omittedHintUnits } from './pipeline/omitted-hints/index.js';
 import { readUnits } from './pipeline/read.js';
-import { builtinRuleFiles, decideFiles, loadRules, type Rule } from './pipeline/rules.js';
-import type { Decision, PackOptions, PackResult, PackWarning } from './types.js';
+import { builtinRuleFiles, decideFiles, loadRules, type PrunedDirectory, type Rule } from './pipeline/rules.js';
+import type { Decision, KeptModule, PackOptions, PackResult, PackWarning } from './types.js';
 
 export { moduleName };
 
@@ -40,9 +41,20 @@ export { moduleName };
 interface Made {
   ctx: Context;
   decisions: Decision[];
-  units: Unit[];
-  graph: ImportGraphReport;
+  kept: KeptModule[];
+  modules: number;
   files: PlannedFile[];
+  /** The outputs of an earlier run made from the same inputs (cache/result-memo.ts). */
+  reused: boolean;
+}
+
+/** What a result filed in the memo holds besides its outputs. */
+interface Remembered {
+  decisions: Decision[];
+  kept: KeptModule[];
+  modules: number;
+  /** The warnings the pipeline gave (the options' own are given again by every run). */
+  warnings: PackWarning[];
 }
 
 /** The rule files, all checked before any work starts (the user's are read with the `fs` option). */
@@ -51,29 +63,58 @@ function rulesFor(input: PackOptions): Rule[] {
   return loadRules([...builtinRuleFiles(nodeFs), ...(input.rules ?? []).map((r) => path.resolve(cwd, r))], input.fs ?? nodeFs);
 }
 
-/** Discovery to the import check: what both pack() and explain() need. */
-async function decide(run: RunInput, rules: Rule[]): Promise<{ ctx: Context; decisions: Decision[]; units: Unit[]; graph: ImportGraphReport }> {
+/** The stdlib's walk: the first stage, which every run does. */
+async function discovered(run: RunInput, rules: Rule[]) {
   const ctx = newContext(run.options, run.warnings, { resolve: run.resolveMs });
   const { tree, pruned } = await stage(ctx, 'discover', () => discoverStdlib(ctx, rules, run.ahead));
+  return { ctx, tree, pruned };
+}
+
+/** Rules to the import check: what both pack() and explain() need. */
+async function decide(ctx: Context, rules: Rule[], tree: DiscoverResult, pruned: PrunedDirectory[]): Promise<{ decisions: Decision[]; units: Unit[]; graph: ImportGraphReport }> {
   const decisions = await stage(ctx, 'rules', () => decideFiles(ctx, rules, tree, pruned));
   const units = await stage(ctx, 'read', () => readUnits(ctx, tree, decisions));
   await compileUnits(ctx, units);
   checkCompileFailures(ctx, units);
   const graph = await stage(ctx, 'imports', () => analyzeImports(ctx.options, units, decisions, ctx.warnings));
-  return { ctx, decisions, units, graph };
+  return { decisions, units, graph };
 }
 
-/** The whole pipeline up to the files to write. */
+/**
+ * The whole pipeline up to the files to write; or, when the cache holds a result made
+ * from the same inputs that all read the same now, that result (cache/result-memo.ts).
+ */
 async function make(run: RunInput, rules: Rule[]): Promise<Made> {
-  const { ctx, decisions, units: checked, graph } = await decide(run, rules);
+  const { ctx, tree, pruned } = await discovered(run, rules);
+  const { cache, cacheDir, out, fs } = ctx.options;
+  const key = cache && fs === nodeFs ? resultKey({ options: ctx.options, rules, tree, pruned }) : undefined;
+  if (key) {
+    const reused = await stage(ctx, 'reuse', () => loadResult<Remembered>(fs, cacheDir, key, out));
+    if (reused) {
+      const { decisions, kept, modules, warnings } = reused.value;
+      ctx.warnings.push(...warnings);
+      checkStrict(ctx.options.strict, ctx.warnings);
+      return { ctx, decisions, kept, modules, files: reused.outputs as PlannedFile[], reused: true };
+    }
+  }
+  // The run reads through a recorder, so that its result can be filed with what it read.
+  const recorder = key ? new ReadRecorder(fs, [path.resolve(cacheDir)]) : undefined;
+  if (recorder) ctx.options = { ...ctx.options, fs: recorder.fs };
+  const { decisions, units: checked, graph } = await decide(ctx, rules, tree, pruned);
   let units = checked.filter((u) => !(u.origin === 'stdlib' && graph.pruned.has(u.path)));
   checkStartupModules(units, decisions);
   units = [...units, ...(await omittedHintUnits(ctx, units, decisions))];
   checkStrict(ctx.options.strict, ctx.warnings);
   const files = await stage(ctx, 'zip', () => assembleOutputs(ctx, units));
-  const { precompress, fs, cache, cacheDir } = ctx.options;
-  if (precompress.length) files.push(...(await stage(ctx, 'precompress', () => precompressFiles(files, precompress, fs, cache ? cacheDir : undefined))));
-  return { ctx, decisions, units, graph, files };
+  const { precompress } = ctx.options;
+  if (precompress.length) files.push(...(await stage(ctx, 'precompress', () => precompressFiles(files, precompress, ctx.options.fs, cache ? cacheDir : undefined))));
+  ctx.options = { ...ctx.options, fs };
+  const made = { ctx, decisions, kept: keptModules(ctx.options, units, graph), modules: units.length, files, reused: false };
+  if (recorder && key) {
+    const remembered: Remembered = { decisions, kept: made.kept, modules: made.modules, warnings: ctx.warnings.slice(run.warnings.length) };
+    saveResult(fs, cacheDir, key, out, recorder, remembered, files);
+  }
+  return made;
 }
 
 function checkStrict(strict: boolean, warnings: PackWarning[]): void {
@@ -99,7 +140,7 @@ async function packNow(input: PackOptions): Promise<PackResult> {
   const rules = rulesFor(input);
   loadZipWriter().catch(() => {}); // loaded while the interpreter starts; used at the end
   const { value, warm } = await warmStart(input, rules, (run) => make(run, rules));
-  const { ctx, decisions, units, graph, files } = value;
+  const { ctx, decisions, kept, modules, files, reused } = value;
   const { options } = ctx;
   // Files that were there with other contents (a rerun that writes the same bytes replaces nothing).
   const replaced = new Set(files.filter((f) => differs(options.fs, f.path, f.data)).map((f) => f.path));
@@ -116,7 +157,7 @@ async function packNow(input: PackOptions): Promise<PackResult> {
     compression: { method: options.compression, ...(options.compressionReason ? { reason: options.compressionReason } : {}) },
     ...(options.builddir && options.out === options.builddir ? { outInBuildRoot: true as const } : {}),
     ...(options.pyodide ? { pyodide: { dir: options.pyodide.dir, release: options.pyodide.release, python: options.pyodide.python ?? options.python.version } } : {}),
-    kept: keptModules(options, units, graph),
+    kept,
     omitted,
     decisions,
     outputs: files.map((f) => ({
@@ -128,12 +169,13 @@ async function packNow(input: PackOptions): Promise<PackResult> {
     })),
     warnings: ctx.warnings,
     stats: {
-      modules: units.length,
+      modules,
       omitted: omitted.length,
       zipBytes: files.find((f) => f.kind === 'zip')!.data.length,
       cacheHits: ctx.cacheHits,
       cacheMisses: ctx.cacheMisses,
       warmStart: warm,
+      ...(reused ? { reused: true as const } : {}),
       timings: ctx.timings,
     },
   };
@@ -153,7 +195,12 @@ export async function explain(input: PackOptions): Promise<ExplainResult> {
   const rules = rulesFor(input);
   let made;
   try {
-    made = (await warmStart(input, rules, (run) => decide(run, rules))).value;
+    made = (
+      await warmStart(input, rules, async (run) => {
+        const { ctx, tree, pruned } = await discovered(run, rules);
+        return { ctx, ...(await decide(ctx, rules, tree, pruned)) };
+      })
+    ).value;
   } catch (error) {
     throw asInterrupted(input.signal, error);
   }

@@ -244,6 +244,11 @@ export interface PackStats {
    * found another answer and ran again; `none` had no last answer.
    */
   warmStart: 'trusted' | 'confirmed' | 'stale' | 'none';
+  /**
+   * The outputs are those of an earlier run made from the same inputs, every file it read
+   * reading the same now (cache/result-memo.ts): nothing was decided, compiled or zipped again.
+   */
+  reused?: true;
   /** Milliseconds per phase. */
   timings: Record<string, number>;
 }

@@ -1,0 +1,322 @@
+/**
+ * The last results, kept in the cache directory and reused while everything they were
+ * made from is the same: a warm pack of an unchanged tree then reads its sources once
+ * (to check them) and its outputs from here, instead of deciding, compiling, checking
+ * imports and zipping again.
+ *
+ * A result is filed under a key made of everything the pipeline is given: the resolved
+ * options (the build interpreter's answer and the build facts included; not `out`, which
+ * the outputs do not depend on: they are kept relative to it), the rules, the stdlib's
+ * walk, and the code that runs (its files' stamps). What the pipeline then reads is
+ * recorded through a wrapped `fs`: each file's contents (sha256), each directory's
+ * entries, each stat's kind, each link. A result is reused only if every one of those
+ * reads gives the same again (contents, not mtimes: a cache may make a run faster,
+ * never different), and only if its outputs come back with the checksum they were
+ * written with. A read the wrapper does not know leaves no result to reuse.
+ *
+ * Best effort, like the other caches: a missing, damaged or foreign entry is a miss,
+ * and failing to write one never fails a pack.
+ */
+import { createHash } from 'node:crypto';
+import nodeFs from 'node:fs';
+import path from 'node:path';
+import { FROM_SOURCES, RULES_DIR } from '../package-paths.js';
+import { writeFileBestEffort } from '../output/write.js';
+import { readRegularFile } from '../read-file.js';
+import type { PackFs } from '../types.js';
+
+export const RESULTS_DIR = 'results-v1';
+const FORMAT = 'pywasm-assets result 1';
+/** Results kept (one per set of inputs, e.g. per build root and options). */
+const MAX_RESULTS = 4;
+
+/** One output of a stored result: its place relative to `out`, and where its bytes are in the blob. */
+export interface StoredOutput {
+  path: string;
+  kind: string;
+  of?: string;
+  encoding?: string;
+  offset: number;
+  bytes: number;
+}
+
+interface StoredResult<T> {
+  format: typeof FORMAT;
+  key: string;
+  /** [path, observation] for every read of the run that made it. */
+  reads: [string, string][];
+  /** The result, its output bytes aside. */
+  value: T;
+  outputs: StoredOutput[];
+  /** sha256 of the blob (all outputs' bytes, one after the other). */
+  blob: string;
+}
+
+const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
+
+/** What `stat` says a path is, for an observation. */
+function kindOf(stat: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink?(): boolean }): string {
+  return stat.isSymbolicLink?.() ? 'l' : stat.isFile() ? 'f' : stat.isDirectory() ? 'd' : 'o';
+}
+const failure = (error: unknown) => `!${(error as NodeJS.ErrnoException)?.code ?? 'error'}`;
+
+/** The observation `op` makes of `file` now, as the recorder would have recorded it. */
+export function observe(fs: PackFs, op: string, file: string): string {
+  try {
+    switch (op) {
+      case 'read':
+        return sha256(readRegularFile(fs, file, Infinity));
+      case 'stat':
+        return kindOf(fs.statSync(file));
+      case 'lstat':
+        return kindOf(fs.lstatSync(file));
+      case 'exists':
+        return String(fs.existsSync(file));
+      case 'dir':
+        return fs
+          .readdirSync(file, { withFileTypes: true })
+          .map((e) => `${String(e.name)}/${kindOf(e)}`)
+          .sort()
+          .join('\0');
+      case 'realpath':
+        return String(fs.realpathSync(file));
+      case 'readlink':
+        return String(fs.readlinkSync(file));
+      default:
+        return '?';
+    }
+  } catch (error) {
+    return failure(error);
+  }
+}
+
+/** fs methods that only write (or close): passed through, not recorded. */
+const WRITES = new Set(['writeFileSync', 'renameSync', 'mkdirSync', 'rmSync', 'unlinkSync', 'utimesSync', 'fstatSync', 'appendFileSync', 'copyFileSync', 'mkdtempSync', 'chmodSync']);
+
+/**
+ * `fs`, wrapped to record what is read through it (paths below `ignore`, the cache, are
+ * not inputs). `complete` turns false at any read it cannot observe again.
+ */
+export class ReadRecorder {
+  readonly reads = new Map<string, string>();
+  complete = true;
+  readonly fs: PackFs;
+  private readonly open = new Map<number, { file: string; hash: ReturnType<typeof createHash> | undefined }>();
+
+  constructor(
+    private readonly base: PackFs,
+    private readonly ignore: string[],
+  ) {
+    const recorder = this;
+    this.fs = new Proxy(base, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (typeof value !== 'function' || typeof name !== 'string') return value;
+        return (...args: unknown[]) => recorder.call(name, value.bind(target), args);
+      },
+    });
+  }
+
+  private ignored(file: string): boolean {
+    const abs = path.resolve(file);
+    return this.ignore.some((dir) => abs === dir || abs.startsWith(dir + path.sep));
+  }
+
+  private note(op: string, file: unknown, observation: string): void {
+    if (typeof file !== 'string') {
+      this.complete = false; // a Buffer, URL or fd path: not worth observing again
+      return;
+    }
+    if (this.ignored(file)) return;
+    const key = `${op}\0${path.resolve(file)}`;
+    const before = this.reads.get(key);
+    if (before !== undefined && before !== observation) this.complete = false; // it changed while the run read it
+    this.reads.set(key, observation);
+  }
+
+  private call(name: string, fn: (...args: unknown[]) => unknown, args: unknown[]): unknown {
+    const [file] = args;
+    const attempt = (op: string, seen: (result: any) => string) => {
+      let result;
+      try {
+        result = fn(...args);
+      } catch (error) {
+        this.note(op, file, failure(error));
+        throw error;
+      }
+      this.note(op, file, seen(result));
+      return result;
+    };
+    switch (name) {
+      case 'readFileSync':
+        return attempt('read', (data) => sha256(data));
+      case 'statSync':
+        return attempt('stat', kindOf);
+      case 'lstatSync':
+        return attempt('lstat', kindOf);
+      case 'existsSync':
+        return attempt('exists', String);
+      case 'realpathSync':
+        return attempt('realpath', String);
+      case 'readlinkSync':
+        return attempt('readlink', String);
+      case 'readdirSync': {
+        const result = fn(...args);
+        if (typeof file === 'string' && !this.ignored(file)) this.note('dir', file, observe(this.base, 'dir', file));
+        return result;
+      }
+      case 'openSync': {
+        const fd = fn(...args) as number;
+        const flags = args[1];
+        const reading = flags === undefined || flags === 'r' || (typeof flags === 'number' && (flags & 3) === 0);
+        if (typeof file === 'string' && !this.ignored(file)) {
+          if (reading) this.open.set(fd, { file, hash: createHash('sha256') });
+          else this.complete = false;
+        }
+        return fd;
+      }
+      case 'readSync': {
+        const n = fn(...args) as number;
+        const entry = this.open.get(args[0] as number);
+        if (entry?.hash) {
+          const [, buffer, offset, , position] = args as [number, Uint8Array, number, number, number | null | undefined];
+          if (position === null || position === undefined) entry.hash.update(buffer.subarray(offset ?? 0, (offset ?? 0) + n));
+          else entry.hash = undefined;
+        }
+        return n;
+      }
+      case 'closeSync': {
+        const entry = this.open.get(args[0] as number);
+        this.open.delete(args[0] as number);
+        if (entry) {
+          if (entry.hash) this.note('read', entry.file, entry.hash.digest('hex'));
+          else this.complete = false;
+        }
+        return fn(...args);
+      }
+      default:
+        if (!WRITES.has(name)) this.complete = false;
+        return fn(...args);
+    }
+  }
+}
+
+let codeStamp: string | undefined;
+
+/** Stamps (inode, size, mtime, ctime) of the code that runs and of the built-in rules. */
+function stampOfCode(): string {
+  if (codeStamp !== undefined) return codeStamp;
+  const parts: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of nodeFs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (/\.(js|mjs|ts|py|json)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) {
+        const s = nodeFs.statSync(file, { bigint: true });
+        parts.push(`${file}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`);
+      }
+    }
+  };
+  walk(path.dirname(RULES_DIR.replace(/\/$/, '')) + (FROM_SOURCES ? '/src' : '/dist'));
+  walk(RULES_DIR);
+  codeStamp = sha256(parts.join('\n'));
+  return codeStamp;
+}
+
+/** JSON of `value` with Maps and Sets spelled out and the named keys left out. */
+function stableJson(value: unknown, drop: Set<string>): string {
+  return JSON.stringify(value, (k, v) => {
+    if (drop.has(k)) return undefined;
+    if (v instanceof Map) return { map: [...v.entries()] };
+    if (v instanceof Set) return { set: [...v] };
+    if (v instanceof RegExp) return { re: String(v) };
+    return v;
+  });
+}
+
+/** The key a result is filed under (see the module comment). */
+export function resultKey(parts: Record<string, unknown>): string {
+  return sha256(`${FORMAT}\n${stampOfCode()}\n${stableJson(parts, new Set(['fs', 'signal', 'onProgress', 'out']))}`);
+}
+
+/** A reused result: the value, and its outputs' bytes placed below `out`. */
+export interface Reused<T> {
+  value: T;
+  outputs: (Omit<StoredOutput, 'offset' | 'bytes'> & { data: Uint8Array })[];
+}
+
+/** The result filed under `key`, if every read it was made from reads the same now; else undefined. */
+export function loadResult<T>(fs: PackFs, cacheDir: string, key: string, out: string): Reused<T> | undefined {
+  const dir = path.join(cacheDir, RESULTS_DIR);
+  let stored: StoredResult<T>;
+  try {
+    stored = JSON.parse(readRegularFile(fs, path.join(dir, `${key}.json`), Infinity).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (stored?.format !== FORMAT || stored.key !== key || !Array.isArray(stored.reads) || !Array.isArray(stored.outputs)) return undefined;
+  for (const [read, observation] of stored.reads) {
+    const [op, file] = read.split('\0');
+    if (observe(fs, op, file) !== observation) return undefined;
+  }
+  let blob: Buffer;
+  try {
+    blob = readRegularFile(fs, path.join(dir, `${key}.bin`), Infinity);
+  } catch {
+    return undefined;
+  }
+  if (sha256(blob) !== stored.blob) return undefined;
+  try {
+    const now = new Date();
+    fs.utimesSync(path.join(dir, `${key}.json`), now, now); // used last: kept longest
+  } catch {
+    // read-only cache: still a hit
+  }
+  return {
+    value: stored.value,
+    outputs: stored.outputs.map(({ offset, bytes, ...o }) => ({ ...o, path: path.join(out, o.path), data: blob.subarray(offset, offset + bytes) })),
+  };
+}
+
+/** Files `value` and its outputs under `key`, if `recorder` saw every read (never throws). */
+export function saveResult<T>(fs: PackFs, cacheDir: string, key: string, out: string, recorder: ReadRecorder, value: T, outputs: { path: string; kind: string; of?: string; encoding?: string; data: Uint8Array | string }[]): void {
+  if (!recorder.complete) return;
+  const dir = path.join(cacheDir, RESULTS_DIR);
+  const datas = outputs.map((o) => (typeof o.data === 'string' ? Buffer.from(o.data) : o.data));
+  let offset = 0;
+  const stored: StoredResult<T> = {
+    format: FORMAT,
+    key,
+    reads: [...recorder.reads],
+    value,
+    outputs: outputs.map((o, i) => {
+      const entry: StoredOutput = { path: path.relative(out, o.path), kind: o.kind, ...(o.of ? { of: o.of, encoding: o.encoding } : {}), offset, bytes: datas[i].length };
+      offset += datas[i].length;
+      return entry;
+    }),
+    blob: '',
+  };
+  const blob = Buffer.concat(datas);
+  stored.blob = sha256(blob);
+  // The blob first: a result is only found through its .json.
+  if (!writeFileBestEffort(fs, path.join(dir, `${key}.bin`), blob)) return;
+  writeFileBestEffort(fs, path.join(dir, `${key}.json`), JSON.stringify(stored));
+  prune(fs, dir);
+}
+
+/** Keeps the MAX_RESULTS results used last. */
+function prune(fs: PackFs, dir: string): void {
+  try {
+    const results = (fs.readdirSync(dir) as string[])
+      .filter((name) => name.endsWith('.json'))
+      .map((name) => ({ name, used: fs.statSync(path.join(dir, name)).mtimeMs }))
+      .sort((a, b) => b.used - a.used);
+    for (const old of results.slice(MAX_RESULTS)) {
+      const base = old.name.slice(0, -'.json'.length);
+      fs.rmSync(path.join(dir, `${base}.json`), { force: true });
+      fs.rmSync(path.join(dir, `${base}.bin`), { force: true });
+    }
+  } catch {
+    // best effort
+  }
+}
