@@ -98,7 +98,7 @@ async function make(run: RunInput, rules: Rule[]): Promise<Made> {
     }
   }
   // The run reads through a recorder, so that its result can be filed with what it read.
-  const recorder = key ? new ReadRecorder(fs, [path.resolve(cacheDir)]) : undefined;
+  const recorder = key ? new ReadRecorder(fs, [path.resolve(cacheDir)], [path.resolve(ctx.options.lib)]) : undefined;
   if (recorder) ctx.options = { ...ctx.options, fs: recorder.fs };
   const { decisions, units: checked, graph } = await decide(ctx, rules, tree, pruned);
   let units = checked.filter((u) => !(u.origin === 'stdlib' && graph.pruned.has(u.path)));

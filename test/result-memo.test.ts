@@ -49,6 +49,17 @@ recorder('a read it cannot make again leaves the recording incomplete', () => {
   const buffer = new ReadRecorder(fs, []);
   buffer.fs.readFileSync(Buffer.from('/lib/a.py'));
   assert.not.ok(buffer.complete, 'a path that is not a string');
+  const promises = new ReadRecorder(fs, []);
+  void promises.fs.promises;
+  assert.not.ok(promises.complete, 'fs.promises (its reads go round the recorder)');
+});
+
+recorder('the cache is not an input, except a stdlib that lives in it (a Pyodide\'s, extracted there)', () => {
+  const fs = makeFs({ '/cache/pack.bin': 'x', '/cache/pyodide-stdlib/abc/os.py': 'import sys\n' });
+  const r = new ReadRecorder(fs, ['/cache'], ['/cache/pyodide-stdlib/abc']);
+  r.fs.readFileSync('/cache/pack.bin');
+  r.fs.readFileSync('/cache/pyodide-stdlib/abc/os.py');
+  assert.equal([...r.reads.keys()], ['read\0/cache/pyodide-stdlib/abc/os.py']);
 });
 
 recorder.run();

@@ -103,14 +103,20 @@ export class ReadRecorder {
   readonly fs: PackFs;
   private readonly open = new Map<number, { file: string; hash: ReturnType<typeof createHash> | undefined }>();
 
+  /**
+   * @param ignore directories whose reads are not inputs (the cache), except below `inputs`
+   *   (a Pyodide's stdlib is extracted into the cache, and is read as the stdlib)
+   */
   constructor(
     private readonly base: PackFs,
     private readonly ignore: string[],
+    private readonly inputs: string[] = [],
   ) {
     const recorder = this;
     this.fs = new Proxy(base, {
       get(target, name, receiver) {
         const value = Reflect.get(target, name, receiver);
+        if (name === 'promises') recorder.complete = false; // reads it cannot see
         if (typeof value !== 'function' || typeof name !== 'string') return value;
         return (...args: unknown[]) => recorder.call(name, value.bind(target), args);
       },
@@ -119,7 +125,8 @@ export class ReadRecorder {
 
   private ignored(file: string): boolean {
     const abs = path.resolve(file);
-    return this.ignore.some((dir) => abs === dir || abs.startsWith(dir + path.sep));
+    const below = (dir: string) => abs === dir || abs.startsWith(dir + path.sep);
+    return this.ignore.some(below) && !this.inputs.some(below);
   }
 
   private note(op: string, file: unknown, observation: string): void {
