@@ -97,6 +97,7 @@ async function make(run: RunInput, rules: Rule[]): Promise<Made> {
       return { ctx, decisions, kept, modules, files: reused.outputs as PlannedFile[], reused: true };
     }
   }
+  loadZipWriter().catch(() => {}); // loaded while the sources compile; used at the end
   // The run reads through a recorder, so that its result can be filed with what it read.
   const recorder = key ? new ReadRecorder(fs, [path.resolve(cacheDir)], [path.resolve(ctx.options.lib)]) : undefined;
   if (recorder) ctx.options = { ...ctx.options, fs: recorder.fs };
@@ -138,7 +139,6 @@ export async function pack(input: PackOptions): Promise<PackResult> {
 async function packNow(input: PackOptions): Promise<PackResult> {
   const started = performance.now();
   const rules = rulesFor(input);
-  loadZipWriter().catch(() => {}); // loaded while the interpreter starts; used at the end
   const { value, warm } = await warmStart(input, rules, (run) => make(run, rules));
   const { ctx, decisions, kept, modules, files, reused } = value;
   const { options } = ctx;

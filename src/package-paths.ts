@@ -4,6 +4,7 @@
  * else, so that the built code can be bundled (npm run build puts the bundles at the
  * top of dist/, where this module's place is the same).
  */
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /** src/ (through tsx) or dist/: the code's directory. */
@@ -23,3 +24,5 @@ export const WORKER_SCRIPTS_DIR = fileURLToPath(new URL('./interpreter/python/',
 export const PYODIDE_HOST_SCRIPT = fileURLToPath(new URL(`./interpreter/pyodide-host.${FROM_SOURCES ? 'ts' : 'js'}`, CODE));
 /** pipeline/omitted-hints/: the hint modules' Python templates. */
 export const HINT_TEMPLATES_DIR = fileURLToPath(new URL('./pipeline/omitted-hints/', CODE));
+/** `require` from the package's place: a dependency loaded synchronously where it is needed, not at start-up. */
+export const requireFromPackage = createRequire(CODE);

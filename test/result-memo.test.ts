@@ -7,6 +7,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { pack, type PackOptions, type PackResult } from '../src/index.js';
+import { RACY_MS } from '../src/cache/interpreter-identity.js';
 import { observe, ReadRecorder, RESULTS_DIR } from '../src/cache/result-memo.js';
 import { readRegularFile } from '../src/read-file.js';
 import { havePython, makeFs, skip, smallStdlib } from './helpers.js';
@@ -140,6 +141,32 @@ packs('reused while every read is the same; each kind of change makes it again, 
   const uncached = await run({ cache: false });
   assert.is(uncached.stats.reused, undefined);
   assert.equal(fs.readdirSync(dir).sort(), before);
+  fs.rmSync(top, { recursive: true, force: true });
+});
+
+packs('stamps of files older than the run spare the hashing, and a rewrite under an old mtime still shows (ctime)', async () => {
+  if (!havePython()) return skip('python3 is not available');
+  const { top, lib } = smallStdlib();
+  await new Promise((resolve) => setTimeout(resolve, RACY_MS + 100)); // younger files are hashed, never stamped
+  const cacheDir = path.join(top, 'cache');
+  let n = 0;
+  const run = (cache = cacheDir) => pack({ lib, cacheDir: cache, cwd: top, out: path.join(top, `out-${n++}`) });
+  const cold = await run();
+  const dir = path.join(cacheDir, RESULTS_DIR);
+  const [entry] = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+  const stamps: [string, string][] = JSON.parse(fs.readFileSync(path.join(dir, entry), 'utf8')).stamps;
+  assert.ok(stamps.some(([file]) => file === path.join(lib, 'stat.py')), 'the sources were stamped');
+  const warm = await run();
+  assert.is(warm.stats.reused, true);
+  same(warm, cold);
+  const stat = path.join(lib, 'stat.py');
+  const { atime, mtime, size } = fs.statSync(stat);
+  fs.writeFileSync(stat, fs.readFileSync(stat, 'utf8').replace('S_IFDIR', 'S_IFDIX'));
+  fs.utimesSync(stat, atime, mtime);
+  assert.is(fs.statSync(stat).size, size);
+  const edited = await run();
+  assert.is(edited.stats.reused, undefined, 'same size, same mtime, other contents');
+  same(edited, await run(path.join(top, 'fresh')));
   fs.rmSync(top, { recursive: true, force: true });
 });
 

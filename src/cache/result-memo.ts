@@ -10,9 +10,13 @@
  * walk, and the code that runs (its files' stamps). What the pipeline then reads is
  * recorded through a wrapped `fs`: each file's contents (sha256), each directory's
  * entries, each stat's kind, each link. A result is reused only if every one of those
- * reads gives the same again (contents, not mtimes: a cache may make a run faster,
- * never different), and only if its outputs come back with the checksum they were
- * written with. A read the wrapper does not know leaves no result to reuse.
+ * reads gives the same again (contents: a cache may make a run faster, never different),
+ * and only if its outputs come back with the checksum they were written with (CRC-32 and
+ * length). A file whose stamp (device, inode, size, mtime and ctime, taken before it was
+ * read) is unchanged is not read again to be hashed, as git does with its index: no tool
+ * sets a ctime back (`cp -a`, `tar` and `rsync -a` restore mtimes only), and a stamp from
+ * the last RACY_MS before the run is never kept, so a change within the clock's
+ * granularity cannot hide behind one. A read the wrapper does not know leaves no result to reuse.
  *
  * Best effort, like the other caches: a missing, damaged or foreign entry is a miss,
  * and failing to write one never fails a pack.
@@ -20,9 +24,11 @@
 import { createHash } from 'node:crypto';
 import nodeFs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { FROM_SOURCES, RULES_DIR } from '../package-paths.js';
 import { writeFileBestEffort } from '../output/write.js';
 import { readRegularFile } from '../read-file.js';
+import { RACY_MS } from './interpreter-identity.js';
 import type { PackFs } from '../types.js';
 
 export const RESULTS_DIR = 'results-v1';
@@ -43,16 +49,28 @@ export interface StoredOutput {
 interface StoredResult<T> {
   format: typeof FORMAT;
   key: string;
-  /** [path, observation] for every read of the run that made it. */
+  /** [op \0 path, observation] for every read of the run that made it. */
   reads: [string, string][];
+  /** [path, stamp] of files read whole, taken before they were read (not for files changed just before the run). */
+  stamps: [string, string][];
   /** The result, its output bytes aside. */
   value: T;
   outputs: StoredOutput[];
-  /** sha256 of the blob (all outputs' bytes, one after the other). */
+  /** Checksum of the blob (all outputs' bytes, one after the other): see blobChecksum. */
   blob: string;
 }
 
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
+
+/**
+ * The stored outputs' checksum, against damage (a cut write, a flipped bit), as a zip's
+ * entries have theirs: CRC-32 and length (~1 ms for the 7 MB of a checkout's outputs, where
+ * sha256 takes ~6), or sha256 on a Node without zlib.crc32 (before 20.15).
+ */
+function blobChecksum(blob: Uint8Array): string {
+  const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+  return crc32 ? `crc32:${crc32(blob).toString(16)}:${blob.length}` : `sha256:${sha256(blob)}`;
+}
 
 /** What `stat` says a path is, for an observation. */
 function kindOf(stat: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink?(): boolean }): string {
@@ -97,8 +115,15 @@ const WRITES = new Set(['writeFileSync', 'renameSync', 'mkdirSync', 'rmSync', 'u
  * `fs`, wrapped to record what is read through it (paths below `ignore`, the cache, are
  * not inputs). `complete` turns false at any read it cannot observe again.
  */
+/** A file's stamp: device, inode, size, mtime and ctime (ns). */
+const stampOf = (s: nodeFs.BigIntStats) => `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+
 export class ReadRecorder {
   readonly reads = new Map<string, string>();
+  /** Stamps of the files read, by path; none for a file changed within RACY_MS before the run. */
+  readonly stamps = new Map<string, string>();
+  /** Files changed since (ns since the epoch) get no stamp. */
+  private readonly racy = BigInt(Date.now() - RACY_MS) * 1_000_000n;
   complete = true;
   readonly fs: PackFs;
   private readonly open = new Map<number, { file: string; hash: ReturnType<typeof createHash> | undefined }>();
@@ -141,6 +166,20 @@ export class ReadRecorder {
     this.reads.set(key, observation);
   }
 
+  /** Keeps the stamp of `file` (stat `s`, taken before it was read) unless it changed too recently. */
+  private stamp(file: string, s: nodeFs.BigIntStats | undefined): void {
+    if (!s || this.ignored(file)) return;
+    if (s.mtimeNs < this.racy && s.ctimeNs < this.racy) this.stamps.set(path.resolve(file), stampOf(s));
+  }
+
+  private statOf(file: unknown): nodeFs.BigIntStats | undefined {
+    try {
+      return typeof file === 'string' ? (this.base.statSync(file, { bigint: true }) as nodeFs.BigIntStats) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   private call(name: string, fn: (...args: unknown[]) => unknown, args: unknown[]): unknown {
     const [file] = args;
     const attempt = (op: string, seen: (result: any) => string) => {
@@ -155,8 +194,12 @@ export class ReadRecorder {
       return result;
     };
     switch (name) {
-      case 'readFileSync':
-        return attempt('read', (data) => sha256(data));
+      case 'readFileSync': {
+        const before = this.statOf(file);
+        const data = attempt('read', (d) => sha256(d));
+        this.stamp(file as string, before);
+        return data;
+      }
       case 'statSync':
         return attempt('stat', kindOf);
       case 'lstatSync':
@@ -177,8 +220,16 @@ export class ReadRecorder {
         const flags = args[1];
         const reading = flags === undefined || flags === 'r' || (typeof flags === 'number' && (flags & 3) === 0);
         if (typeof file === 'string' && !this.ignored(file)) {
-          if (reading) this.open.set(fd, { file, hash: createHash('sha256') });
-          else this.complete = false;
+          if (reading) {
+            this.open.set(fd, { file, hash: createHash('sha256') });
+            let before: nodeFs.BigIntStats | undefined;
+            try {
+              before = this.base.fstatSync(fd, { bigint: true }) as nodeFs.BigIntStats;
+            } catch {
+              // no stamp: it is hashed when checked
+            }
+            this.stamp(file, before);
+          } else this.complete = false;
         }
         return fd;
       }
@@ -262,8 +313,17 @@ export function loadResult<T>(fs: PackFs, cacheDir: string, key: string, out: st
     return undefined;
   }
   if (stored?.format !== FORMAT || stored.key !== key || !Array.isArray(stored.reads) || !Array.isArray(stored.outputs)) return undefined;
+  const stamps = new Map(Array.isArray(stored.stamps) ? stored.stamps : []);
   for (const [read, observation] of stored.reads) {
     const [op, file] = read.split('\0');
+    const stamp = op === 'read' ? stamps.get(file) : undefined;
+    if (stamp !== undefined) {
+      try {
+        if (stampOf(fs.statSync(file, { bigint: true }) as nodeFs.BigIntStats) === stamp) continue;
+      } catch {
+        return undefined;
+      }
+    }
     if (observe(fs, op, file) !== observation) return undefined;
   }
   let blob: Buffer;
@@ -272,7 +332,7 @@ export function loadResult<T>(fs: PackFs, cacheDir: string, key: string, out: st
   } catch {
     return undefined;
   }
-  if (sha256(blob) !== stored.blob) return undefined;
+  if (blobChecksum(blob) !== stored.blob) return undefined;
   try {
     const now = new Date();
     fs.utimesSync(path.join(dir, `${key}.json`), now, now); // used last: kept longest
@@ -295,6 +355,7 @@ export function saveResult<T>(fs: PackFs, cacheDir: string, key: string, out: st
     format: FORMAT,
     key,
     reads: [...recorder.reads],
+    stamps: [...recorder.stamps],
     value,
     outputs: outputs.map((o, i) => {
       const entry: StoredOutput = { path: path.relative(out, o.path), kind: o.kind, ...(o.of ? { of: o.of, encoding: o.encoding } : {}), offset, bytes: datas[i].length };
@@ -304,7 +365,7 @@ export function saveResult<T>(fs: PackFs, cacheDir: string, key: string, out: st
     blob: '',
   };
   const blob = Buffer.concat(datas);
-  stored.blob = sha256(blob);
+  stored.blob = blobChecksum(blob);
   // The blob first: a result is only found through its .json.
   if (!writeFileBestEffort(fs, path.join(dir, `${key}.bin`), blob)) return;
   writeFileBestEffort(fs, path.join(dir, `${key}.json`), JSON.stringify(stored));
