@@ -67,9 +67,13 @@ const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).
  * entries have theirs: CRC-32 and length (~1 ms for the 7 MB of a checkout's outputs, where
  * sha256 takes ~6), or sha256 on a Node without zlib.crc32 (before 20.15).
  */
-function blobChecksum(blob: Uint8Array): string {
-  const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
-  return crc32 ? `crc32:${crc32(blob).toString(16)}:${blob.length}` : `sha256:${sha256(blob)}`;
+function blobChecksum(parts: Uint8Array[]): string {
+  const crc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+  const bytes = parts.reduce((n, p) => n + p.length, 0);
+  if (crc32) return `crc32:${parts.reduce((crc, p) => crc32(p, crc), 0).toString(16)}:${bytes}`;
+  const hash = createHash('sha256');
+  for (const p of parts) hash.update(p);
+  return `sha256:${hash.digest('hex')}`;
 }
 
 /** What `stat` says a path is, for an observation. */
@@ -332,7 +336,7 @@ export function loadResult<T>(fs: PackFs, cacheDir: string, key: string, out: st
   } catch {
     return undefined;
   }
-  if (blobChecksum(blob) !== stored.blob) return undefined;
+  if (blobChecksum([blob]) !== stored.blob) return undefined;
   try {
     const now = new Date();
     fs.utimesSync(path.join(dir, `${key}.json`), now, now); // used last: kept longest
@@ -364,10 +368,9 @@ export function saveResult<T>(fs: PackFs, cacheDir: string, key: string, out: st
     }),
     blob: '',
   };
-  const blob = Buffer.concat(datas);
-  stored.blob = blobChecksum(blob);
-  // The blob first: a result is only found through its .json.
-  if (!writeFileBestEffort(fs, path.join(dir, `${key}.bin`), blob)) return;
+  stored.blob = blobChecksum(datas);
+  // The blob first (in parts: never joined in memory): a result is only found through its .json.
+  if (!writeFileBestEffort(fs, path.join(dir, `${key}.bin`), datas)) return;
   writeFileBestEffort(fs, path.join(dir, `${key}.json`), JSON.stringify(stored));
   prune(fs, dir);
 }

@@ -147,14 +147,22 @@ export function bestEffortTempOwner(name: string): number | undefined {
 
 /**
  * Writes one file atomically (a temporary sibling, renamed into place), creating
- * its directory. For caches and hints, which are best effort: answers false on
+ * its directory; `data` may come in parts, written one after the other (never
+ * joined in memory). For caches and hints, which are best effort: answers false on
  * any failure, leaving no temporary file behind, and never throws.
  */
-export function writeFileBestEffort(fs: PackFs, file: string, data: Uint8Array | string, onError?: (error: NodeJS.ErrnoException) => void): boolean {
+export function writeFileBestEffort(fs: PackFs, file: string, data: Uint8Array | string | Uint8Array[], onError?: (error: NodeJS.ErrnoException) => void): boolean {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(tmp, data);
+    if (Array.isArray(data)) {
+      const fd = fs.openSync(tmp, 'w');
+      try {
+        for (const part of data) for (let done = 0; done < part.length; ) done += fs.writeSync(fd, part, done, part.length - done);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } else fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, file);
     return true;
   } catch (error) {
