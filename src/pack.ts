@@ -12,14 +12,17 @@
  *   precompress  .br / .gz copies of the zip and the .data (opt-in)        output/precompress.ts
  *   write        all outputs or none                                       output/write.ts
  *
- * The warm start (cache/warm-start.ts) runs the pipeline beside the build
- * interpreter's start-up, on its last answer, and keeps the result only once the
- * interpreter confirms it; nothing is written before that.
+ * Beside the pipeline, two pieces only make a run faster: the warm start
+ * (cache/warm-start.ts) has the build interpreter's answer without starting it when
+ * its identity holds, else runs the pipeline on its last answer while it starts and
+ * keeps that only once the interpreter confirms it; the result memo
+ * (cache/result-memo.ts) reuses the outputs of an earlier run whose every read reads
+ * the same. Nothing is written before the answer is confirmed.
  */
 import nodeFs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { loadResult, ReadRecorder, resultKey, saveResult } from './cache/result-memo.js';
+import { reuseOrMake } from './cache/result-memo.js';
 import { warmStart, type RunInput } from './cache/warm-start.js';
 import { checkInterrupted, interrupted, PackError } from './errors.js';
 import { precompressFiles } from './output/precompress.js';
@@ -48,15 +51,6 @@ interface Made {
   reused: boolean;
 }
 
-/** What a result filed in the memo holds besides its outputs. */
-interface Remembered {
-  decisions: Decision[];
-  kept: KeptModule[];
-  modules: number;
-  /** The warnings the pipeline gave (the options' own are given again by every run). */
-  warnings: PackWarning[];
-}
-
 /** The rule files, all checked before any work starts (the user's are read with the `fs` option). */
 function rulesFor(input: PackOptions): Rule[] {
   const cwd = input.cwd ?? process.cwd();
@@ -81,41 +75,25 @@ async function decide(ctx: Context, rules: Rule[], tree: DiscoverResult, pruned:
 }
 
 /**
- * The whole pipeline up to the files to write; or, when the cache holds a result made
- * from the same inputs that all read the same now, that result (cache/result-memo.ts).
+ * The whole pipeline up to the files to write: after the walk, the result of an
+ * earlier run made from the same inputs when the cache holds one that still reads the
+ * same (cache/result-memo.ts), else the stages.
  */
 async function make(run: RunInput, rules: Rule[]): Promise<Made> {
   const { ctx, tree, pruned } = await discovered(run, rules);
-  const { cache, cacheDir, out, fs } = ctx.options;
-  const key = cache && fs === nodeFs ? resultKey({ options: ctx.options, rules, tree, pruned }) : undefined;
-  if (key) {
-    const reused = await stage(ctx, 'reuse', () => loadResult<Remembered>(fs, cacheDir, key, out));
-    if (reused) {
-      const { decisions, kept, modules, warnings } = reused.value;
-      ctx.warnings.push(...warnings);
-      checkStrict(ctx.options.strict, ctx.warnings);
-      return { ctx, decisions, kept, modules, files: reused.outputs as PlannedFile[], reused: true };
-    }
-  }
-  loadZipWriter().catch(() => {}); // loaded while the sources compile; used at the end
-  // The run reads through a recorder, so that its result can be filed with what it read.
-  const recorder = key ? new ReadRecorder(fs, [path.resolve(cacheDir)], [path.resolve(ctx.options.lib)]) : undefined;
-  if (recorder) ctx.options = { ...ctx.options, fs: recorder.fs };
-  const { decisions, units: checked, graph } = await decide(ctx, rules, tree, pruned);
-  let units = checked.filter((u) => !(u.origin === 'stdlib' && graph.pruned.has(u.path)));
-  checkStartupModules(units, decisions);
-  units = [...units, ...(await omittedHintUnits(ctx, units, decisions))];
-  checkStrict(ctx.options.strict, ctx.warnings);
-  const files = await stage(ctx, 'zip', () => assembleOutputs(ctx, units));
-  const { precompress } = ctx.options;
-  if (precompress.length) files.push(...(await stage(ctx, 'precompress', () => precompressFiles(files, precompress, ctx.options.fs, cache ? cacheDir : undefined))));
-  ctx.options = { ...ctx.options, fs };
-  const made = { ctx, decisions, kept: keptModules(ctx.options, units, graph), modules: units.length, files, reused: false };
-  if (recorder && key) {
-    const remembered: Remembered = { decisions, kept: made.kept, modules: made.modules, warnings: ctx.warnings.slice(run.warnings.length) };
-    saveResult(fs, cacheDir, key, out, recorder, remembered, files);
-  }
-  return made;
+  const { value, files, reused } = await reuseOrMake(ctx, { rules, tree, pruned }, async () => {
+    loadZipWriter().catch(() => {}); // loaded while the sources compile; used at the end
+    const { decisions, units: checked, graph } = await decide(ctx, rules, tree, pruned);
+    let units = checked.filter((u) => !(u.origin === 'stdlib' && graph.pruned.has(u.path)));
+    checkStartupModules(units, decisions);
+    units = [...units, ...(await omittedHintUnits(ctx, units, decisions))];
+    checkStrict(ctx.options.strict, ctx.warnings);
+    const files = await stage(ctx, 'zip', () => assembleOutputs(ctx, units));
+    const { precompress, fs, cache, cacheDir } = ctx.options;
+    if (precompress.length) files.push(...(await stage(ctx, 'precompress', () => precompressFiles(files, precompress, fs, cache ? cacheDir : undefined))));
+    return { value: { decisions, kept: keptModules(ctx.options, units, graph), modules: units.length }, files };
+  });
+  return { ctx, ...value, files, reused };
 }
 
 function checkStrict(strict: boolean, warnings: PackWarning[]): void {

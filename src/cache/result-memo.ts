@@ -27,9 +27,10 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { FROM_SOURCES, RULES_DIR } from '../package-paths.js';
 import { writeFileBestEffort } from '../output/write.js';
+import { stage, type Context } from '../pipeline/context.js';
 import { readRegularFile } from '../read-file.js';
 import { RACY_MS } from './interpreter-identity.js';
-import type { PackFs } from '../types.js';
+import type { PackFs, PackWarning } from '../types.js';
 
 export const RESULTS_DIR = 'results-v1';
 const FORMAT = 'pywasm-assets result 1';
@@ -390,4 +391,39 @@ function prune(fs: PackFs, dir: string): void {
   } catch {
     // best effort
   }
+}
+
+/** What make() gives: a result as plain data (the memo keeps it as JSON), and the files to write. */
+export interface Made<T> {
+  value: T;
+  files: { path: string; kind: string; of?: string; encoding?: string; data: Uint8Array | string }[];
+}
+
+/**
+ * The result of `make` for `ctx` and `inputs` (with `ctx.options`, the key's parts):
+ * an earlier one whose every read reads the same now, or a new one, made while its reads
+ * are recorded (through `ctx.options.fs`) and then filed. The warnings `make` adds to
+ * `ctx.warnings` are kept with it and given again on reuse. Only with the cache on and
+ * the real file system (a stamp or a sha256 of another fs proves nothing about this one).
+ */
+export async function reuseOrMake<T, F extends Made<T>['files'][number]>(ctx: Context, inputs: Record<string, unknown>, make: () => Promise<{ value: T; files: F[] }>): Promise<{ value: T; files: F[]; reused: boolean }> {
+  const { cache, cacheDir, out, fs, lib } = ctx.options;
+  if (!cache || fs !== nodeFs) return { ...(await make()), reused: false };
+  const key = resultKey({ options: ctx.options, ...inputs });
+  const found = await stage(ctx, 'reuse', () => loadResult<{ value: T; warnings: PackWarning[] }>(fs, cacheDir, key, out));
+  if (found) {
+    ctx.warnings.push(...found.value.warnings);
+    return { value: found.value.value, files: found.outputs as F[], reused: true };
+  }
+  const recorder = new ReadRecorder(fs, [path.resolve(cacheDir)], [path.resolve(lib)]);
+  const warned = ctx.warnings.length;
+  ctx.options = { ...ctx.options, fs: recorder.fs };
+  let made;
+  try {
+    made = await make();
+  } finally {
+    ctx.options = { ...ctx.options, fs };
+  }
+  saveResult(fs, cacheDir, key, out, recorder, { value: made.value, warnings: ctx.warnings.slice(warned) }, made.files);
+  return { ...made, reused: false };
 }
