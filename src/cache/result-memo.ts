@@ -16,7 +16,8 @@
  * read) is unchanged is not read again to be hashed, as git does with its index: no tool
  * sets a ctime back (`cp -a`, `tar` and `rsync -a` restore mtimes only), and a stamp from
  * the last RACY_MS before the run is never kept, so a change within the clock's
- * granularity cannot hide behind one. A read the wrapper does not know leaves no result to reuse.
+ * granularity cannot hide behind one. A read the wrapper does not know leaves no result
+ * to reuse.
  *
  * Best effort, like the other caches: a missing, damaged or foreign entry is a miss,
  * and failing to write one never fails a pack.
@@ -77,8 +78,9 @@ function blobChecksum(parts: Uint8Array[]): string {
   return `sha256:${hash.digest('hex')}`;
 }
 
-/** What `stat` says a path is, for an observation. */
-function kindOf(stat: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink?(): boolean }): string {
+/** What `stat` says a path is, for an observation (undefined: `throwIfNoEntry: false` found nothing). */
+function kindOf(stat: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink?(): boolean } | undefined): string {
+  if (!stat) return '!ENOENT';
   return stat.isSymbolicLink?.() ? 'l' : stat.isFile() ? 'f' : stat.isDirectory() ? 'd' : 'o';
 }
 const failure = (error: unknown) => `!${(error as NodeJS.ErrnoException)?.code ?? 'error'}`;
@@ -113,16 +115,20 @@ export function observe(fs: PackFs, op: string, file: string): string {
   }
 }
 
-/** fs methods that only write (or close): passed through, not recorded. */
-const WRITES = new Set(['writeFileSync', 'renameSync', 'mkdirSync', 'rmSync', 'unlinkSync', 'utimesSync', 'fstatSync', 'appendFileSync', 'copyFileSync', 'mkdtempSync', 'chmodSync']);
+/**
+ * fs methods passed through unrecorded: they only write, or (fstatSync) look at a file
+ * already opened, whose contents are recorded. Any other method not handled below
+ * (copyFileSync reads, readvSync, the callback and promise forms) leaves the run unrecorded.
+ */
+const UNRECORDED = new Set(['writeFileSync', 'writeSync', 'renameSync', 'mkdirSync', 'rmSync', 'unlinkSync', 'utimesSync', 'fstatSync', 'appendFileSync', 'mkdtempSync', 'chmodSync']);
+
+/** A file's stamp: device, inode, size, mtime and ctime (ns). */
+const stampOf = (s: nodeFs.BigIntStats) => `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 
 /**
  * `fs`, wrapped to record what is read through it (paths below `ignore`, the cache, are
  * not inputs). `complete` turns false at any read it cannot observe again.
  */
-/** A file's stamp: device, inode, size, mtime and ctime (ns). */
-const stampOf = (s: nodeFs.BigIntStats) => `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-
 export class ReadRecorder {
   readonly reads = new Map<string, string>();
   /** Stamps of the files read, by path; none for a file changed within RACY_MS before the run. */
@@ -258,7 +264,7 @@ export class ReadRecorder {
         return fn(...args);
       }
       default:
-        if (!WRITES.has(name)) this.complete = false;
+        if (!UNRECORDED.has(name)) this.complete = false;
         return fn(...args);
     }
   }
