@@ -5,7 +5,7 @@
 // `pyenv exec` picks the version from PYENV_VERSION, .python-version or the global file).
 // The end-to-end case switches the version behind the same shim between two real
 // interpreters (Debian's 3.11.2 and the machine's python3), as a user of pyenv would.
-// Cost: ~8 s (one 2 s wait: files younger than that are never trusted).
+// Cost: ~10 s (two 2 s waits: files younger than that are never trusted).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,7 +13,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { pack, type PackResult } from '../src/index.js';
 import { commandPath, interpreterIdentity, RACY_MS } from '../src/cache/interpreter-identity.js';
-import { havePython, makeTmp, rmTmp, skip, smallStdlib } from './helpers.js';
+import { havePython, makeTmp, REPO, rmTmp, skip, smallStdlib } from './helpers.js';
 
 const DEBIAN = '/usr/bin/python3.11';
 const haveDebian = fs.existsSync(DEBIAN) && fs.readFileSync(DEBIAN).subarray(0, 4).toString('hex') === '7f454c46';
@@ -36,10 +36,11 @@ fi
 exec "${root}/libexec/pyenv" exec "$program" "$@"
 `;
 
-/** A minimal `pyenv exec`: the version from PYENV_VERSION, the nearest .python-version, or the global file. */
+/** A minimal `pyenv exec`: the version from PYENV_VERSION, the nearest .python-version, or the global file; each start is logged. */
 const PYENV = `#!/usr/bin/env bash
 set -e
 [ "$1" = exec ] || exit 2
+echo "$*" >> "$PYENV_ROOT/exec.log"
 program="$2"; shift 2
 v="$PYENV_VERSION"
 if [ -z "$v" ]; then
@@ -186,6 +187,31 @@ packs('switching the version behind the same pyenv shim: asked again, and the sa
   const again = await run('again');
   assert.is(again.stats.warmStart, 'confirmed', 'a .python-version written a moment ago is not trusted yet: asked again');
   assert.equal(bytes(again), bytes(fresh));
+  rmTmp(top);
+});
+
+packs('the CLI, warm, with a trusted answer and a reused result: the shim is not started at all', async () => {
+  if (!havePython() || !haveDebian) return skip(`needs python3 and ${DEBIAN}`);
+  const { top, lib } = smallStdlib();
+  const { root, shim } = pyenvRoot(top, machinePython(), DEBIAN);
+  const project = path.join(top, 'project');
+  fs.mkdirSync(project);
+  await new Promise((resolve) => setTimeout(resolve, RACY_MS + 100));
+  const log = path.join(root, 'exec.log');
+  const starts = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0);
+  const run = (out: string) =>
+    JSON.parse(execFileSync(process.execPath, [path.join(REPO, 'bin/pywasm-assets.js'), 'pack', '--lib', lib, '--build-python', shim, '--out', path.join(top, out), '--cache-dir', path.join(top, 'cache'), '--json'], { cwd: project, encoding: 'utf8' }));
+  const cold = run('cold');
+  assert.is(starts(), 1, 'cold: the probe went through the shim (the workers start its python directly)');
+  const before = starts();
+  const warm = run('warm');
+  assert.is(warm.stats.warmStart, 'trusted');
+  assert.is(warm.stats.reused, true);
+  assert.is(starts(), before, 'warm: neither the CLI\'s prefetch nor pack() started it');
+  assert.equal(warm.kept, cold.kept);
+  for (const name of ['usr/local/lib/python311.zip', 'python-stdlib.data']) {
+    assert.ok(fs.readFileSync(path.join(top, 'warm', name)).equals(fs.readFileSync(path.join(top, 'cold', name))), name);
+  }
   rmTmp(top);
 });
 
