@@ -1,8 +1,10 @@
 /**
  * The warm start, beside the pipeline: what a run needs first is the build
  * interpreter's answer (its version, magic, own stdlib), and starting an
- * interpreter costs ~50-100 ms (more through a launcher such as pyenv's shim, and
- * seconds for a Pyodide that has to boot). A run that has seen this interpreter
+ * interpreter costs ~10-100 ms (~180 ms through pyenv's shim, seconds for a
+ * Pyodide that has to boot). When the interpreter's identity is what it was when
+ * it last answered (interpreter-identity.ts), that answer is taken as it is, and the
+ * interpreter is not started. Otherwise a run that has seen this interpreter
  * before runs the whole pipeline on its last answer meanwhile, and keeps that
  * work only if the interpreter then answers exactly the same; otherwise it runs
  * the pipeline again on the real answer. The pipeline writes no outputs (the
