@@ -137,6 +137,17 @@ packs('reused while every read is the same; each kind of change makes it again, 
   assert.is(damaged.stats.reused, undefined, 'a flipped bit in the stored outputs');
   same(damaged, reruled);
   assert.ok(fs.readdirSync(dir).filter((f) => f.endsWith('.json')).length <= 4, 'at most four results kept');
+  const names = () => fs.readdirSync(dir);
+  assert.equal(names().filter((f) => f.endsWith('.bin')).map((f) => f.replace('.bin', '.json')).sort(), names().filter((f) => f.endsWith('.json')).sort(), 'a blob for each result, no other');
+
+  // What a killed run left: a blob nothing names, a temporary file of a dead process.
+  fs.writeFileSync(path.join(dir, `${'0'.repeat(64)}.bin`), 'orphan');
+  const dead = path.join(dir, `${'1'.repeat(64)}.json.4194304.0badcafe.tmp`);
+  fs.writeFileSync(dead, '{');
+  fs.writeFileSync(path.join(lib, 'another.py'), 'Y = 2\n');
+  assert.is((await run({ rules: [rules] })).stats.reused, undefined);
+  assert.not.ok(fs.existsSync(path.join(dir, `${'0'.repeat(64)}.bin`)), 'the orphan blob is gone');
+  assert.not.ok(fs.existsSync(dead), 'the dead run\'s temporary file is gone');
 
   // --no-cache neither reads nor files one.
   const before = fs.readdirSync(dir).sort();

@@ -27,7 +27,7 @@ import nodeFs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { FROM_SOURCES, RULES_DIR } from '../package-paths.js';
-import { writeFileBestEffort } from '../output/write.js';
+import { bestEffortTempOwner, removeStaleTemps, writeFileBestEffort } from '../output/write.js';
 import { stage, type Context } from '../pipeline/context.js';
 import { readRegularFile } from '../read-file.js';
 import { RACY_MS } from './interpreter-identity.js';
@@ -376,24 +376,28 @@ export function saveResult<T>(fs: PackFs, cacheDir: string, key: string, out: st
     blob: '',
   };
   stored.blob = blobChecksum(datas);
-  // The blob first (in parts: never joined in memory): a result is only found through its .json.
-  if (!writeFileBestEffort(fs, path.join(dir, `${key}.bin`), datas)) return;
-  writeFileBestEffort(fs, path.join(dir, `${key}.json`), JSON.stringify(stored));
+  // The .json first, then the blob (in parts: never joined in memory): a run cut in between
+  // leaves a .json whose blob is missing or another's (its checksum says so: a miss), never
+  // a blob that nothing names and nothing would remove.
+  if (!writeFileBestEffort(fs, path.join(dir, `${key}.json`), JSON.stringify(stored))) return;
+  writeFileBestEffort(fs, path.join(dir, `${key}.bin`), datas);
   prune(fs, dir);
 }
 
-/** Keeps the MAX_RESULTS results used last. */
+/** Keeps the MAX_RESULTS results used last (and no blob without its .json, nor the temporary files of dead runs). */
 function prune(fs: PackFs, dir: string): void {
   try {
-    const results = (fs.readdirSync(dir) as string[])
+    const names = fs.readdirSync(dir) as string[];
+    const results = names
       .filter((name) => name.endsWith('.json'))
-      .map((name) => ({ name, used: fs.statSync(path.join(dir, name)).mtimeMs }))
+      .map((name) => ({ base: name.slice(0, -'.json'.length), used: fs.statSync(path.join(dir, name)).mtimeMs }))
       .sort((a, b) => b.used - a.used);
-    for (const old of results.slice(MAX_RESULTS)) {
-      const base = old.name.slice(0, -'.json'.length);
-      fs.rmSync(path.join(dir, `${base}.json`), { force: true });
-      fs.rmSync(path.join(dir, `${base}.bin`), { force: true });
+    const kept = new Set(results.slice(0, MAX_RESULTS).map((r) => r.base));
+    for (const name of names) {
+      const base = name.replace(/\.(json|bin)$/, '');
+      if (base !== name && !kept.has(base)) fs.rmSync(path.join(dir, name), { force: true });
     }
+    removeStaleTemps(fs, dir, bestEffortTempOwner);
   } catch {
     // best effort
   }
