@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 /** src/ (through tsx) or dist/: the code's directory. */
 const CODE = new URL('./', import.meta.url);
+/** The code's directory as a path: src/ or dist/. */
+export const CODE_DIR = fileURLToPath(CODE);
 /** Whether the code runs from its TypeScript sources (tests, through tsx). */
 export const FROM_SOURCES = import.meta.url.endsWith('.ts');
 

@@ -43,10 +43,11 @@ const notRegular = (file: string, stat: nodeFs.Stats) => new InputFileError('ENO
 const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
 
 /**
- * The bytes of `file` (symbolic links followed), if it is a regular file of at most `limit`
- * bytes; else throws an InputFileError (or the errno error of open/read).
+ * `file` opened for reading (symbolic links followed, non-blocking) and its fstat, if it
+ * is a regular file; else throws an InputFileError (or the errno error of open). The
+ * caller closes the descriptor.
  */
-export function readRegularFile(fs: PackFs, file: string, limit = MAX_INPUT_BYTES): Buffer {
+function openRegularFile(fs: PackFs, file: string): { fd: number; stat: nodeFs.Stats } {
   const constants = fs.constants ?? nodeFs.constants;
   let fd: number;
   try {
@@ -65,6 +66,20 @@ export function readRegularFile(fs: PackFs, file: string, limit = MAX_INPUT_BYTE
   try {
     const stat = fs.fstatSync(fd);
     if (!stat.isFile()) throw notRegular(file, stat);
+    return { fd, stat };
+  } catch (error) {
+    fs.closeSync(fd);
+    throw error;
+  }
+}
+
+/**
+ * The bytes of `file` (symbolic links followed), if it is a regular file of at most `limit`
+ * bytes; else throws an InputFileError (or the errno error of open/read).
+ */
+export function readRegularFile(fs: PackFs, file: string, limit = MAX_INPUT_BYTES): Buffer {
+  const { fd, stat } = openRegularFile(fs, file);
+  try {
     const tooBig = () => new InputFileError('EFBIG', `larger than ${mib(limit)}, the most an input file may hold`, file);
     if (stat.size > limit) throw tooBig();
     // Read to the end, not just `size` bytes (a file may grow while read), but never past the
@@ -80,6 +95,17 @@ export function readRegularFile(fs: PackFs, file: string, limit = MAX_INPUT_BYTE
       if (n < chunk.length) break;
     }
     return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The first `bytes` bytes of `file` (fewer if it is shorter), under readRegularFile's rules on what is read. */
+export function readFileHead(fs: PackFs, file: string, bytes: number): Buffer {
+  const { fd } = openRegularFile(fs, file);
+  try {
+    const buffer = Buffer.alloc(bytes);
+    return buffer.subarray(0, fs.readSync(fd, buffer, 0, bytes, 0));
   } finally {
     fs.closeSync(fd);
   }

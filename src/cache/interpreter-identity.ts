@@ -28,6 +28,7 @@
 import nodeFs from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { readFileHead } from '../read-file.js';
 
 /** The last answer's fields the identity also covers. */
 export interface AnsweredBy {
@@ -57,7 +58,13 @@ function names(dir: string): string[] {
 /** Milliseconds: a file changed this recently may change again within the clock's granularity (the racy-git rule). */
 export const RACY_MS = 2000;
 
-/** A path's stamp: kind, device, inode, size, mtime and ctime (ns), mode; through a symbolic link, also the target's. */
+/**
+ * A file's stamp: device, inode, size, mtime and ctime (ns). Equal stamps taken before
+ * and after a change are ruled out only for files older than RACY_MS (see above).
+ */
+export const fileStamp = (s: nodeFs.BigIntStats) => `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+
+/** A path's stamp: its mode and file stamp; through a symbolic link, also the target's. */
 function stamp(file: string, newest: { ns: bigint }): string {
   let lstat;
   try {
@@ -68,7 +75,7 @@ function stamp(file: string, newest: { ns: bigint }): string {
   const one = (s: nodeFs.BigIntStats) => {
     if (s.ctimeNs > newest.ns) newest.ns = s.ctimeNs;
     if (s.mtimeNs > newest.ns) newest.ns = s.mtimeNs;
-    return `${s.mode.toString(8)}:${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+    return `${s.mode.toString(8)}:${fileStamp(s)}`;
   };
   if (!lstat.isSymbolicLink()) return one(lstat);
   let target = '-';
@@ -112,18 +119,12 @@ export function commandPath(command: string, cwd: string, env: NodeJS.ProcessEnv
   return undefined;
 }
 
-/** The first bytes of `file` (for its kind), or undefined when unreadable. */
+/** The first bytes of `file` (for its kind), or undefined when it is no readable regular file. */
 function head(file: string): Buffer | undefined {
-  let fd: number | undefined;
   try {
-    fd = nodeFs.openSync(file, nodeFs.constants.O_RDONLY | (nodeFs.constants.O_NONBLOCK ?? 0));
-    if (!nodeFs.fstatSync(fd).isFile()) return undefined;
-    const buffer = Buffer.alloc(4096);
-    return buffer.subarray(0, nodeFs.readSync(fd, buffer, 0, buffer.length, 0));
+    return readFileHead(nodeFs, file, 4096);
   } catch {
     return undefined;
-  } finally {
-    if (fd !== undefined) nodeFs.closeSync(fd);
   }
 }
 

@@ -26,17 +26,27 @@ import { createHash } from 'node:crypto';
 import nodeFs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { FROM_SOURCES, RULES_DIR } from '../package-paths.js';
+import { CODE_DIR, RULES_DIR } from '../package-paths.js';
+import { byLastUse, markUsed } from './cache-dir.js';
 import { bestEffortTempOwner, removeStaleTemps, writeFileBestEffort } from '../output/write.js';
 import { stage, type Context } from '../pipeline/context.js';
 import { readRegularFile } from '../read-file.js';
-import { RACY_MS } from './interpreter-identity.js';
+import { fileStamp, RACY_MS } from './interpreter-identity.js';
 import type { PackFs, PackWarning } from '../types.js';
 
 export const RESULTS_DIR = 'results-v1';
 const FORMAT = 'pywasm-assets result 1';
 /** Results kept (one per set of inputs, e.g. per build root and options). */
 const MAX_RESULTS = 4;
+
+/** An output a result keeps: what the pipeline would write (its `value` is plain data, kept as JSON). */
+export interface KeptOutput {
+  path: string;
+  kind: string;
+  of?: string;
+  encoding?: string;
+  data: Uint8Array | string;
+}
 
 /** One output of a stored result: its place relative to `out`, and where its bytes are in the blob. */
 export interface StoredOutput {
@@ -122,9 +132,6 @@ export function observe(fs: PackFs, op: string, file: string): string {
  */
 const UNRECORDED = new Set(['writeFileSync', 'writeSync', 'renameSync', 'mkdirSync', 'rmSync', 'unlinkSync', 'utimesSync', 'fstatSync', 'appendFileSync', 'mkdtempSync', 'chmodSync']);
 
-/** A file's stamp: device, inode, size, mtime and ctime (ns). */
-const stampOf = (s: nodeFs.BigIntStats) => `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-
 /**
  * `fs`, wrapped to record what is read through it (paths below `ignore`, the cache, are
  * not inputs). `complete` turns false at any read it cannot observe again.
@@ -180,7 +187,7 @@ export class ReadRecorder {
   /** Keeps the stamp of `file` (stat `s`, taken before it was read) unless it changed too recently. */
   private stamp(file: string, s: nodeFs.BigIntStats | undefined): void {
     if (!s || this.ignored(file)) return;
-    if (s.mtimeNs < this.racy && s.ctimeNs < this.racy) this.stamps.set(path.resolve(file), stampOf(s));
+    if (s.mtimeNs < this.racy && s.ctimeNs < this.racy) this.stamps.set(path.resolve(file), fileStamp(s));
   }
 
   private statOf(file: unknown): nodeFs.BigIntStats | undefined {
@@ -272,7 +279,7 @@ export class ReadRecorder {
 
 let codeStamp: string | undefined;
 
-/** Stamps (inode, size, mtime, ctime) of the code that runs and of the built-in rules. */
+/** File stamps of the code that runs (src/ or dist/) and of the built-in rules. */
 function stampOfCode(): string {
   if (codeStamp !== undefined) return codeStamp;
   const parts: string[] = [];
@@ -282,11 +289,11 @@ function stampOfCode(): string {
       if (entry.isDirectory()) walk(file);
       else if (/\.(js|mjs|ts|py|json)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) {
         const s = nodeFs.statSync(file, { bigint: true });
-        parts.push(`${file}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`);
+        parts.push(`${file}:${fileStamp(s)}`);
       }
     }
   };
-  walk(path.dirname(RULES_DIR.replace(/\/$/, '')) + (FROM_SOURCES ? '/src' : '/dist'));
+  walk(CODE_DIR);
   walk(RULES_DIR);
   codeStamp = sha256(parts.join('\n'));
   return codeStamp;
@@ -330,7 +337,7 @@ export function loadResult<T>(fs: PackFs, cacheDir: string, key: string, out: st
     const stamp = op === 'read' ? stamps.get(file) : undefined;
     if (stamp !== undefined) {
       try {
-        if (stampOf(fs.statSync(file, { bigint: true }) as nodeFs.BigIntStats) === stamp) continue;
+        if (fileStamp(fs.statSync(file, { bigint: true }) as nodeFs.BigIntStats) === stamp) continue;
       } catch {
         return undefined;
       }
@@ -344,12 +351,7 @@ export function loadResult<T>(fs: PackFs, cacheDir: string, key: string, out: st
     return undefined;
   }
   if (blobChecksum([blob]) !== stored.blob) return undefined;
-  try {
-    const now = new Date();
-    fs.utimesSync(path.join(dir, `${key}.json`), now, now); // used last: kept longest
-  } catch {
-    // read-only cache: still a hit
-  }
+  markUsed(fs, path.join(dir, `${key}.json`));
   return {
     value: stored.value,
     outputs: stored.outputs.map(({ offset, bytes, ...o }) => ({ ...o, path: path.join(out, o.path), data: blob.subarray(offset, offset + bytes) })),
@@ -357,7 +359,7 @@ export function loadResult<T>(fs: PackFs, cacheDir: string, key: string, out: st
 }
 
 /** Files `value` and its outputs under `key`, if `recorder` saw every read (never throws). */
-export function saveResult<T>(fs: PackFs, cacheDir: string, key: string, out: string, recorder: ReadRecorder, value: T, outputs: { path: string; kind: string; of?: string; encoding?: string; data: Uint8Array | string }[]): void {
+export function saveResult<T>(fs: PackFs, cacheDir: string, key: string, out: string, recorder: ReadRecorder, value: T, outputs: KeptOutput[]): void {
   if (!recorder.complete) return;
   const dir = path.join(cacheDir, RESULTS_DIR);
   const datas = outputs.map((o) => (typeof o.data === 'string' ? Buffer.from(o.data) : o.data));
@@ -387,12 +389,9 @@ export function saveResult<T>(fs: PackFs, cacheDir: string, key: string, out: st
 /** Keeps the MAX_RESULTS results used last (and no blob without its .json, nor the temporary files of dead runs). */
 function prune(fs: PackFs, dir: string): void {
   try {
-    const names = fs.readdirSync(dir) as string[];
-    const results = names
-      .filter((name) => name.endsWith('.json'))
-      .map((name) => ({ base: name.slice(0, -'.json'.length), used: fs.statSync(path.join(dir, name)).mtimeMs }))
-      .sort((a, b) => b.used - a.used);
-    const kept = new Set(results.slice(0, MAX_RESULTS).map((r) => r.base));
+    const names = (fs.readdirSync(dir) as string[]).map(String);
+    const results = byLastUse(fs, dir, names.filter((name) => name.endsWith('.json')));
+    const kept = new Set(results.slice(0, MAX_RESULTS).map((name) => name.slice(0, -'.json'.length)));
     for (const name of names) {
       const base = name.replace(/\.(json|bin)$/, '');
       if (base !== name && !kept.has(base)) fs.rmSync(path.join(dir, name), { force: true });
@@ -403,12 +402,6 @@ function prune(fs: PackFs, dir: string): void {
   }
 }
 
-/** What make() gives: a result as plain data (the memo keeps it as JSON), and the files to write. */
-export interface Made<T> {
-  value: T;
-  files: { path: string; kind: string; of?: string; encoding?: string; data: Uint8Array | string }[];
-}
-
 /**
  * The result of `make` for `ctx` and `inputs` (with `ctx.options`, the key's parts):
  * an earlier one whose every read reads the same now, or a new one, made while its reads
@@ -416,7 +409,7 @@ export interface Made<T> {
  * `ctx.warnings` are kept with it and given again on reuse. Only with the cache on and
  * the real file system (a stamp or a sha256 of another fs proves nothing about this one).
  */
-export async function reuseOrMake<T, F extends Made<T>['files'][number]>(ctx: Context, inputs: Record<string, unknown>, make: () => Promise<{ value: T; files: F[] }>): Promise<{ value: T; files: F[]; reused: boolean }> {
+export async function reuseOrMake<T, F extends KeptOutput>(ctx: Context, inputs: Record<string, unknown>, make: () => Promise<{ value: T; files: F[] }>): Promise<{ value: T; files: F[]; reused: boolean }> {
   const { cache, cacheDir, out, fs, lib } = ctx.options;
   if (!cache || fs !== nodeFs) return { ...(await make()), reused: false };
   const key = resultKey({ options: ctx.options, ...inputs });

@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { byLastUse, markUsed } from '../cache/cache-dir.js';
 import { readRegularFile } from '../read-file.js';
 import type { PackFs, PackOutput, PackPrecompression } from '../types.js';
 import { writeFileBestEffort, type OutputFile } from './write.js';
@@ -65,8 +66,7 @@ function fromCache(fs: PackFs, file: string, data: Uint8Array, hash: string, enc
   try {
     copy = readRegularFile(fs, file, Infinity); // a FIFO there would block a plain read
     if (digest(decompress(copy, encoding)) !== hash) return undefined;
-    const now = new Date();
-    fs.utimesSync(file, now, now); // used last: kept longest
+    markUsed(fs, file);
     return copy;
   } catch {
     return undefined;
@@ -111,13 +111,8 @@ export async function precompressFiles(
 /** Deletes all but the KEEP copies used last (best effort). */
 function trimCache(fs: PackFs, dir: string): void {
   try {
-    const entries = fs
-      .readdirSync(dir)
-      .map(String)
-      .filter((name) => /^[0-9a-f]{64}\.(br|gz)$/.test(name))
-      .map((name) => ({ file: path.join(dir, name), used: fs.statSync(path.join(dir, name)).mtimeMs }))
-      .sort((a, b) => b.used - a.used);
-    for (const old of entries.slice(KEEP)) fs.rmSync(old.file, { force: true });
+    const copies = (fs.readdirSync(dir) as string[]).map(String).filter((name) => /^[0-9a-f]{64}\.(br|gz)$/.test(name));
+    for (const old of byLastUse(fs, dir, copies).slice(KEEP)) fs.rmSync(path.join(dir, old), { force: true });
   } catch {
     // a cache that cannot be trimmed is only bigger
   }
