@@ -27,15 +27,15 @@ export class InputFileError extends Error {
   }
 }
 
-/** `a FIFO`, `a character device` ...: what a non-regular file is. */
-export function fileKind(stat: nodeFs.Stats): string {
+/** `a FIFO`, `a character device` ...: what a non-regular file is, from its stat or directory entry; `unknown` when none says. */
+export function fileKind(stat: Pick<nodeFs.Stats, 'isFile' | 'isDirectory' | 'isFIFO' | 'isCharacterDevice' | 'isBlockDevice' | 'isSocket'>, unknown = 'not a regular file'): string {
   if (stat.isFile()) return 'a regular file';
   if (stat.isDirectory()) return 'a directory';
   if (stat.isFIFO()) return 'a FIFO (named pipe)';
   if (stat.isCharacterDevice()) return 'a character device';
   if (stat.isBlockDevice()) return 'a block device';
   if (stat.isSocket()) return 'a socket';
-  return 'not a regular file';
+  return unknown;
 }
 
 const notRegular = (file: string, stat: nodeFs.Stats) => new InputFileError('ENOTREG', `${fileKind(stat)}, not a regular file`, file);

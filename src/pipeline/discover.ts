@@ -169,7 +169,7 @@ export async function discover(root: string, fs: PackFs = nodeFs, options: Disco
         files.push(base ? `${base}/${relative}` : relative);
       } else {
         const rel = base ? `${base}/${relative}` : relative;
-        skipped.push({ path: rel, code: 'SPECIAL_FILE_SKIPPED', message: `${rel} is ${kindOfEntry(dirent)}, not a regular file (reading it would block or never end); not packed.` });
+        skipped.push({ path: rel, code: 'SPECIAL_FILE_SKIPPED', message: `${rel} is ${fileKind(dirent, 'of an unknown kind')}, not a regular file (reading it would block or never end); not packed.` });
       }
     }
     // Links last, in path order (component by component): which of two ways to one directory
@@ -231,14 +231,6 @@ export async function discover(root: string, fs: PackFs = nodeFs, options: Disco
     if (file.endsWith('/__init__.py')) packages.add(file.slice(0, -'/__init__.py'.length));
   }
   return { root, files, packages, pruned, dirs, skipped };
-}
-
-function kindOfEntry(entry: Pick<nodeFs.Dirent, 'isFIFO' | 'isCharacterDevice' | 'isBlockDevice' | 'isSocket'>): string {
-  if (entry.isFIFO()) return 'a FIFO (named pipe)';
-  if (entry.isCharacterDevice()) return 'a character device';
-  if (entry.isBlockDevice()) return 'a block device';
-  if (entry.isSocket()) return 'a socket';
-  return 'of an unknown kind';
 }
 
 /** Path order component by component (`a/c` before `a-b`), each compared by code point. */
